@@ -1,0 +1,404 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Mode says whether a baseline repairs drift or only reports it.
+// +kubebuilder:validation:Enum=Enforce;Audit
+type Mode string
+
+const (
+	// ModeEnforce applies the baseline and repairs drift.
+	ModeEnforce Mode = "Enforce"
+	// ModeAudit writes nothing to target namespaces and reports what Enforce would change.
+	ModeAudit Mode = "Audit"
+)
+
+// DeletionPolicy says what happens to managed objects when their baseline is deleted.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete removes every managed object and Pod Security label.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan keeps managed objects, stripped of their ownerReference.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// PodSecurityLevel is a Pod Security Standards level.
+// +kubebuilder:validation:Enum=privileged;baseline;restricted
+type PodSecurityLevel string
+
+// SecurityBaselineSpec declares the security baseline every selected namespace must hold.
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist",fieldPath=".namespaceSelector.matchExpressions"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, e.operator in ['Exists', 'DoesNotExist'] ? !has(e.values) || size(e.values) == 0 : has(e.values) && size(e.values) > 0)",message="namespaceSelector.matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist",fieldPath=".namespaceSelector.matchExpressions"
+type SecurityBaselineSpec struct {
+	// namespaceSelector picks the target namespaces by their labels. An empty selector ({})
+	// selects every namespace. Protected namespaces (kube-system, kube-public, kube-node-lease
+	// and the operator's own) are never targeted.
+	// +required
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+
+	// excludeNamespaces lists namespace names that are never targeted, whatever the selector says.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+
+	// mode is Enforce (apply and repair drift) or Audit (write nothing, report what Enforce
+	// would change).
+	// +optional
+	// +kubebuilder:default=Enforce
+	Mode Mode `json:"mode,omitempty"`
+
+	// suspend pauses all reconciliation of this baseline while true; managed objects stay as they are.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// deletionPolicy says what happens to managed objects when this baseline is deleted:
+	// Delete removes every managed object and Pod Security label, Orphan keeps them without
+	// their ownerReference.
+	// +optional
+	// +kubebuilder:default=Delete
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// podSecurity sets the Pod Security Standards labels on each target Namespace.
+	// +optional
+	PodSecurity *PodSecurity `json:"podSecurity,omitempty"`
+
+	// networkPolicies declares the NetworkPolicies of each target namespace.
+	// +optional
+	NetworkPolicies *NetworkPolicies `json:"networkPolicies,omitempty"`
+
+	// rbac declares the Roles, RoleBindings and ServiceAccounts of each target namespace.
+	// +optional
+	RBAC *RBAC `json:"rbac,omitempty"`
+
+	// secretStores binds each target namespace to secret stores: one External Secrets
+	// SecretStore or Secrets Store CSI SecretProviderClass per entry and namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	SecretStores []SecretStore `json:"secretStores,omitempty"`
+}
+
+// PodSecurity declares the Pod Security Standards labels of a target Namespace
+// (pod-security.kubernetes.io/<mode> and <mode>-version).
+// +kubebuilder:validation:MinProperties=1
+type PodSecurity struct {
+	// enforce is the level whose violations reject pods.
+	// +optional
+	Enforce PodSecurityLevel `json:"enforce,omitempty"`
+
+	// audit is the level whose violations are recorded in the audit log.
+	// +optional
+	Audit PodSecurityLevel `json:"audit,omitempty"`
+
+	// warn is the level whose violations return a warning to the user.
+	// +optional
+	Warn PodSecurityLevel `json:"warn,omitempty"`
+
+	// version pins the Pod Security Standards version of every mode set above
+	// ("latest" or a Kubernetes minor version such as v1.37).
+	// +optional
+	// +kubebuilder:default=latest
+	// +kubebuilder:validation:Pattern=`^(latest|v1\.[0-9]+)$`
+	Version string `json:"version,omitempty"`
+}
+
+// NetworkPolicies declares the NetworkPolicies of a target namespace.
+type NetworkPolicies struct {
+	// defaultDeny lists the policy types (Ingress, Egress) denied by default through the
+	// <baseline>-default-deny NetworkPolicy (podSelector {}, no rules).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum=Ingress;Egress
+	DefaultDeny []networkingv1.PolicyType `json:"defaultDeny,omitempty"`
+
+	// allowDNS creates <baseline>-allow-dns: egress from every pod to kube-dns
+	// (namespace kube-system, pods k8s-app=kube-dns) on 53/UDP and 53/TCP.
+	// +optional
+	AllowDNS bool `json:"allowDNS,omitempty"`
+
+	// allowSameNamespace creates <baseline>-allow-same-namespace: ingress and egress between
+	// the pods of the namespace.
+	// +optional
+	AllowSameNamespace bool `json:"allowSameNamespace,omitempty"`
+
+	// policies are extra NetworkPolicies, each created under its name in every target namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Policies []NetworkPolicy `json:"policies,omitempty"`
+}
+
+// NetworkPolicy is an extra NetworkPolicy of a baseline.
+type NetworkPolicy struct {
+	// name of the NetworkPolicy in each target namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// spec is a full networking.k8s.io/v1 NetworkPolicySpec.
+	// +required
+	Spec networkingv1.NetworkPolicySpec `json:"spec"`
+}
+
+// RBAC declares the Roles, RoleBindings and ServiceAccounts of a target namespace.
+// +kubebuilder:validation:XValidation:rule="!has(self.roleBindings) || self.roleBindings.all(b, b.roleRef.kind != 'Role' || (has(self.roles) && self.roles.exists(r, r.name == b.roleRef.name)))",message="roleBindings[].roleRef of kind Role must name a Role declared in rbac.roles",fieldPath=".roleBindings"
+type RBAC struct {
+	// roles are namespaced Roles, created under their name in every target namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Roles []Role `json:"roles,omitempty"`
+
+	// roleBindings bind subjects to a Role of this baseline or to a ClusterRole.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	RoleBindings []RoleBinding `json:"roleBindings,omitempty"`
+
+	// serviceAccounts are created with automountServiceAccountToken: false.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	ServiceAccounts []ServiceAccount `json:"serviceAccounts,omitempty"`
+}
+
+// Role is a namespaced Role of a baseline.
+type Role struct {
+	// name of the Role in each target namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// rules are rbac.authorization.k8s.io/v1 PolicyRules.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	Rules []rbacv1.PolicyRule `json:"rules,omitempty"`
+}
+
+// RoleBinding is a namespaced RoleBinding of a baseline.
+type RoleBinding struct {
+	// name of the RoleBinding in each target namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// roleRef names a Role of this baseline or a ClusterRole. Changing it replaces the
+	// RoleBinding (roleRef is immutable in Kubernetes).
+	// +required
+	RoleRef RoleRef `json:"roleRef"`
+
+	// subjects are rbac.authorization.k8s.io/v1 Subjects; $(NAMESPACE) in a subject's name or
+	// namespace is replaced by the target namespace. A ServiceAccount subject without a
+	// namespace refers to the target namespace.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	Subjects []rbacv1.Subject `json:"subjects,omitempty"`
+}
+
+// RoleRef names the role a RoleBinding grants.
+type RoleRef struct {
+	// apiGroup is rbac.authorization.k8s.io.
+	// +optional
+	// +kubebuilder:default=rbac.authorization.k8s.io
+	// +kubebuilder:validation:Enum=rbac.authorization.k8s.io
+	APIGroup string `json:"apiGroup,omitempty"`
+
+	// kind is Role (a Role of this baseline) or ClusterRole.
+	// +required
+	// +kubebuilder:validation:Enum=Role;ClusterRole
+	Kind string `json:"kind"`
+
+	// name of the Role or ClusterRole.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// ServiceAccount is a ServiceAccount of a baseline.
+type ServiceAccount struct {
+	// name of the ServiceAccount in each target namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// SecretStore binds each target namespace to a secret store. Exactly one of externalSecrets
+// or csi is set; $(NAMESPACE) is replaced by the target namespace in every string value.
+// +kubebuilder:validation:XValidation:rule="has(self.externalSecrets) != has(self.csi)",message="exactly one of externalSecrets or csi must be set"
+type SecretStore struct {
+	// name of the SecretStore or SecretProviderClass in each target namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// externalSecrets is the spec of an External Secrets Operator SecretStore
+	// (external-secrets.io/v1).
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	ExternalSecrets *apiextensionsv1.JSON `json:"externalSecrets,omitempty"`
+
+	// csi is the spec of a Secrets Store CSI Driver SecretProviderClass
+	// (secrets-store.csi.x-k8s.io/v1).
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	CSI *apiextensionsv1.JSON `json:"csi,omitempty"`
+}
+
+// DriftReason says why a managed object is not as declared.
+// +kubebuilder:validation:Enum=Missing;Modified;Conflict;Forbidden;Failed
+type DriftReason string
+
+const (
+	// DriftMissing: the object does not exist.
+	DriftMissing DriftReason = "Missing"
+	// DriftModified: a declared field differs from the spec.
+	DriftModified DriftReason = "Modified"
+	// DriftConflict: an object or label this baseline does not manage is in the way.
+	DriftConflict DriftReason = "Conflict"
+	// DriftForbidden: the operator is not allowed to write the object.
+	DriftForbidden DriftReason = "Forbidden"
+	// DriftFailed: writing the object failed for another reason.
+	DriftFailed DriftReason = "Failed"
+)
+
+// Drift is an object that is, or was, not as declared.
+type Drift struct {
+	// namespace of the object (for a Namespace's Pod Security labels: the namespace itself).
+	Namespace string `json:"namespace"`
+	// kind of the object, for example NetworkPolicy or Namespace.
+	Kind string `json:"kind"`
+	// name of the object.
+	Name string `json:"name"`
+	// reason is Missing, Modified, Conflict, Forbidden or Failed.
+	Reason DriftReason `json:"reason"`
+	// message explains the drift.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// time the drift was seen (set on lastDrift).
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+}
+
+// SecurityBaselineStatus is the observed state of a SecurityBaseline.
+type SecurityBaselineStatus struct {
+	// observedGeneration is the generation last reconciled; -1 until the first reconcile.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration"`
+
+	// matchedNamespaces counts the namespaces the selector currently targets.
+	// +optional
+	MatchedNamespaces int32 `json:"matchedNamespaces"`
+
+	// compliantNamespaces counts the matched namespaces where every managed object matches the spec.
+	// +optional
+	CompliantNamespaces int32 `json:"compliantNamespaces"`
+
+	// managedObjects counts the objects (and labelled Namespaces) this baseline manages.
+	// +optional
+	ManagedObjects int32 `json:"managedObjects"`
+
+	// driftedObjects counts the objects currently not as declared (Enforce: not yet repaired).
+	// +optional
+	DriftedObjects int32 `json:"driftedObjects"`
+
+	// driftCorrections counts the objects repaired since the baseline was created.
+	// +optional
+	DriftCorrections int64 `json:"driftCorrections"`
+
+	// lastDrift is the most recent drift seen.
+	// +optional
+	LastDrift *Drift `json:"lastDrift,omitempty"`
+
+	// drift lists the objects currently not as declared, sorted, at most 20.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Drift []Drift `json:"drift,omitempty"`
+
+	// conditions: Ready, Reconciling, Stalled (kstatus) and DriftDetected.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SecurityBaseline declares, for the namespaces its selector picks, the Pod Security labels,
+// NetworkPolicies, RBAC and secret store bindings each must hold, and keeps them so.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=sbl
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Matched",type=integer,JSONPath=`.status.matchedNamespaces`
+// +kubebuilder:printcolumn:name="Compliant",type=integer,JSONPath=`.status.compliantNamespaces`
+// +kubebuilder:printcolumn:name="Drifted",type=integer,JSONPath=`.status.driftedObjects`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is the value of the security.baseline.dev/baseline label"
+type SecurityBaseline struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the baseline.
+	// +required
+	Spec SecurityBaselineSpec `json:"spec"`
+
+	// status reports matched, compliant and drifted namespaces and objects.
+	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
+	Status SecurityBaselineStatus `json:"status,omitempty"`
+}
+
+// SecurityBaselineList is a list of SecurityBaselines.
+// +kubebuilder:object:root=true
+type SecurityBaselineList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the SecurityBaselines.
+	Items []SecurityBaseline `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SecurityBaseline{}, &SecurityBaselineList{})
+}

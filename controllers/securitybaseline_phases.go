@@ -1,0 +1,489 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
+	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
+)
+
+// namespaceResult is what converging one namespace found and did.
+type namespaceResult struct {
+	namespace string
+	compliant bool
+	managed   int
+	// drift lists objects still not as declared; corrected lists objects repaired now.
+	drift, corrected []securityv1alpha1.Drift
+	// wanted are the objects the baseline declares in this namespace.
+	wanted map[desired.Key]bool
+	// namespaceLabelled is true when the Namespace holds the baseline's Pod Security labels.
+	namespaceLabelled bool
+	// errs are transient failures worth a retry with backoff.
+	errs []error
+}
+
+func (res *namespaceResult) reportDrift(d securityv1alpha1.Drift) {
+	res.compliant = false
+	res.drift = append(res.drift, d)
+}
+
+// convergeNamespaces converges every target namespace, Workers at a time.
+func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	targets []*corev1.Namespace, live map[desired.Key]client.Object, served map[schema.GroupVersionKind]bool,
+	present map[desired.Key]struct{},
+) []*namespaceResult {
+	results := make([]*namespaceResult, len(targets))
+	workers := max(r.Workers, 1)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(targets)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = r.convergeNamespace(ctx, b, targets[i], live, served, present)
+			}
+		})
+	}
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// convergeNamespace brings one namespace to the baseline: its Pod Security labels first, then
+// every declared object in spec order (NetworkPolicies, RBAC, secret stores).
+func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	ns *corev1.Namespace, live map[desired.Key]client.Object, served map[schema.GroupVersionKind]bool,
+	present map[desired.Key]struct{},
+) *namespaceResult {
+	res := &namespaceResult{namespace: ns.Name, compliant: true, wanted: map[desired.Key]bool{}}
+	r.convergePodSecurity(ctx, b, ns, present, res)
+
+	objs, err := desired.ForNamespace(b, ns.Name)
+	if err != nil {
+		res.reportDrift(securityv1alpha1.Drift{Namespace: ns.Name, Kind: "SecurityBaseline", Name: b.Name,
+			Reason: securityv1alpha1.DriftFailed, Message: err.Error()})
+		return res
+	}
+	for _, o := range objs {
+		if !served[o.GVK] {
+			res.compliant = false // reported once for the baseline as a missing CRD
+			continue
+		}
+		res.wanted[o.Key()] = true
+		res.managed++
+		r.convergeObject(ctx, b, o, live[o.Key()], present, res)
+	}
+	return res
+}
+
+// convergePodSecurity keeps the baseline's Pod Security labels on a target Namespace. Another
+// baseline created earlier that set a different level wins: this one reports a Conflict and
+// does not write, so the two never flap. Labels set by anyone else are restored (drift).
+func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	ns *corev1.Namespace, present map[desired.Key]struct{}, res *namespaceResult,
+) {
+	want := desired.PodSecurityLabels(b.Spec.PodSecurity)
+	manager := desired.FieldManager(b.Name)
+	owned := podSecurityOnly(apply.LabelsOwnedBy(ns.ManagedFields, manager))
+	if len(want) == 0 {
+		if len(owned) > 0 && b.Spec.Mode != securityv1alpha1.ModeAudit {
+			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
+				res.errs = append(res.errs, err)
+			}
+		}
+		return
+	}
+	res.managed++
+
+	owners := apply.LabelOwners(ns.ManagedFields)
+	var reason securityv1alpha1.DriftReason
+	var changed []string
+	needsApply := false
+	for _, k := range sortedKeys(want) {
+		current, has := ns.Labels[k]
+		if !owned[k] {
+			needsApply = true
+		}
+		if has && current == want[k] {
+			continue
+		}
+		needsApply = true
+		changed = append(changed, k)
+		if !has {
+			reason = securityv1alpha1.DriftMissing
+		} else if reason == "" {
+			reason = securityv1alpha1.DriftModified
+		}
+		if other := r.earlierBaselineOwning(ctx, b, owners[k]); other != "" {
+			res.reportDrift(securityv1alpha1.Drift{Namespace: ns.Name, Kind: "Namespace", Name: ns.Name,
+				Reason:  securityv1alpha1.DriftConflict,
+				Message: fmt.Sprintf("label %s is set to %q by SecurityBaseline %s, created earlier", k, current, other)})
+			return
+		}
+	}
+	for k := range owned {
+		if _, ok := want[k]; !ok {
+			needsApply = true // a mode removed from the spec: release its label
+		}
+	}
+	key := namespaceKey(ns.Name)
+	if !needsApply {
+		res.namespaceLabelled = true
+		return
+	}
+	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: "Namespace", Name: ns.Name, Reason: reason,
+		Message: "Pod Security labels differ from the spec: " + strings.Join(changed, ", ")}
+	if b.Spec.Mode == securityv1alpha1.ModeAudit {
+		if reason != "" {
+			res.reportDrift(drift)
+		}
+		return
+	}
+	err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, want), client.FieldOwner(manager), client.ForceOwnership)
+	if err != nil {
+		r.reportWriteFailure(b, drift, err, res)
+		return
+	}
+	res.namespaceLabelled = true
+	if _, seen := present[key]; seen && reason != "" {
+		res.corrected = append(res.corrected, drift)
+	}
+}
+
+// earlierBaselineOwning returns the name of another SecurityBaseline, created before b, among
+// the field managers of a label, or "".
+func (r *SecurityBaselineReconciler) earlierBaselineOwning(ctx context.Context, b *securityv1alpha1.SecurityBaseline, managers []string) string {
+	for _, m := range managers {
+		name, ok := strings.CutPrefix(m, desired.OperatorName+"/")
+		if !ok || name == b.Name {
+			continue
+		}
+		other := &securityv1alpha1.SecurityBaseline{}
+		if err := r.Get(ctx, client.ObjectKey{Name: name}, other); err != nil || !other.DeletionTimestamp.IsZero() {
+			continue // gone: its label is stale
+		}
+		if other.CreationTimestamp.Before(&b.CreationTimestamp) ||
+			(other.CreationTimestamp.Equal(&b.CreationTimestamp) && other.Name < b.Name) {
+			return name
+		}
+	}
+	return ""
+}
+
+// releasePodSecurityLabels takes the baseline's Pod Security labels off a Namespace: applying
+// no labels with the baseline's field manager removes the labels only it owns.
+func (r *SecurityBaselineReconciler) releasePodSecurityLabels(ctx context.Context, b *securityv1alpha1.SecurityBaseline, ns *corev1.Namespace) error {
+	manager := desired.FieldManager(b.Name)
+	if len(podSecurityOnly(apply.LabelsOwnedBy(ns.ManagedFields, manager))) == 0 {
+		return nil
+	}
+	if err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, nil), client.FieldOwner(manager), client.ForceOwnership); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("releasing Pod Security labels of namespace %s: %w", ns.Name, err)
+	}
+	return nil
+}
+
+// convergeObject compares one declared object with the live one and, in Enforce mode, applies
+// it when it is missing or a declared field differs. An object of the same name the baseline
+// does not manage is reported as a Conflict and never touched.
+func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	o desired.Object, live client.Object, present map[desired.Key]struct{}, res *namespaceResult,
+) {
+	drift := securityv1alpha1.Drift{Namespace: o.Namespace, Kind: o.GVK.Kind, Name: o.Name}
+	want, err := apply.ToMap(o.Apply)
+	if err != nil {
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
+		res.reportDrift(drift)
+		return
+	}
+	replace := false
+	if live == nil {
+		owner, err := r.ownerOfExisting(ctx, o)
+		switch {
+		case err != nil:
+			res.errs = append(res.errs, err)
+			drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "could not check for an existing object"
+			res.reportDrift(drift)
+			return
+		case owner == "":
+			drift.Reason, drift.Message = securityv1alpha1.DriftMissing, "object does not exist"
+		case owner != b.Name:
+			drift.Reason, drift.Message = securityv1alpha1.DriftConflict, conflictMessage(o, owner)
+			res.reportDrift(drift)
+			return
+		default: // ours, not yet in the cache
+			drift.Reason, drift.Message = securityv1alpha1.DriftModified, "object changed"
+		}
+	} else {
+		liveMap, err := apply.ToMap(live)
+		if err != nil {
+			drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
+			res.reportDrift(drift)
+			return
+		}
+		path := apply.Diff(want, liveMap)
+		if path == "" {
+			return
+		}
+		drift.Reason, drift.Message = securityv1alpha1.DriftModified, "field "+path+" differs from the spec"
+		replace = o.GVK == desired.RoleBindingGVK && strings.HasPrefix(path, "roleRef")
+	}
+
+	manager := client.FieldOwner(desired.FieldManager(b.Name))
+	if b.Spec.Mode == securityv1alpha1.ModeAudit {
+		// A server-side dry run tells whether Enforce would really change something, and
+		// whether it would be allowed to.
+		if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership, client.DryRunAll); err != nil && !replace {
+			drift.Reason, drift.Message = failureReason(err), "a dry run of the write failed: "+string(apierrors.ReasonForError(err))
+		} else if err == nil && live != nil && !replace {
+			if result, err := apply.ToMap(o.Apply); err == nil {
+				if liveMap, err := apply.ToMap(live); err == nil && apply.Diff(apply.Project(result, want), liveMap) == "" {
+					return // the server normalizes the declared value to what is live
+				}
+			}
+		}
+		res.reportDrift(drift)
+		return
+	}
+
+	if replace {
+		// roleRef is immutable: replace the RoleBinding.
+		uid := live.GetUID()
+		if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			r.reportWriteFailure(b, drift, err, res)
+			return
+		}
+	}
+	if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership); err != nil {
+		r.reportWriteFailure(b, drift, err, res)
+		return
+	}
+	if _, seen := present[o.Key()]; seen || drift.Reason == securityv1alpha1.DriftModified {
+		res.corrected = append(res.corrected, drift)
+	}
+}
+
+// ownerOfExisting looks up, past the label-filtered cache, whether an object of that kind and
+// name exists, and returns the baseline label it carries ("-" for an object of no baseline,
+// "" when there is none).
+func (r *SecurityBaselineReconciler) ownerOfExisting(ctx context.Context, o desired.Object) (string, error) {
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(o.GVK)
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("getting %s %s/%s: %w", o.GVK.Kind, o.Namespace, o.Name, err)
+	}
+	if existing.Labels[desired.LabelManagedBy] == desired.OperatorName && existing.Labels[desired.LabelBaseline] != "" {
+		return existing.Labels[desired.LabelBaseline], nil
+	}
+	return "-", nil
+}
+
+func conflictMessage(o desired.Object, owner string) string {
+	if owner == "-" {
+		return fmt.Sprintf("a %s named %s exists and is not managed by this baseline", o.GVK.Kind, o.Name)
+	}
+	return fmt.Sprintf("a %s named %s is managed by SecurityBaseline %s", o.GVK.Kind, o.Name, owner)
+}
+
+// reportWriteFailure records a failed write as drift, a Warning event and, when a retry may
+// help, an error.
+func (r *SecurityBaselineReconciler) reportWriteFailure(b *securityv1alpha1.SecurityBaseline, drift securityv1alpha1.Drift, err error, res *namespaceResult) {
+	drift.Reason = failureReason(err)
+	drift.Message = "write failed: " + string(apierrors.ReasonForError(err))
+	if drift.Reason == securityv1alpha1.DriftFailed && !apierrors.IsInvalid(err) {
+		res.errs = append(res.errs, fmt.Errorf("applying %s %s/%s: %w", drift.Kind, drift.Namespace, drift.Name, err))
+	}
+	res.reportDrift(drift)
+	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, securityv1alpha1.EventApplyFailed, "Apply",
+		"%s %s/%s: %s", drift.Kind, drift.Namespace, drift.Name, drift.Message)
+}
+
+func failureReason(err error) securityv1alpha1.DriftReason {
+	switch {
+	case apierrors.IsForbidden(err):
+		return securityv1alpha1.DriftForbidden
+	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
+		return securityv1alpha1.DriftConflict
+	default:
+		return securityv1alpha1.DriftFailed
+	}
+}
+
+// prune deletes the baseline's objects that are no longer wanted (removed from the spec, or in
+// a namespace that left the selection) and takes its Pod Security labels off namespaces that
+// are no longer targeted.
+func (r *SecurityBaselineReconciler) prune(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	live map[desired.Key]client.Object, wanted map[desired.Key]bool, others []*corev1.Namespace,
+) []error {
+	var errs []error
+	for key, obj := range live {
+		if wanted[key] {
+			continue
+		}
+		uid := obj.GetUID()
+		if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+		}
+	}
+	for _, ns := range others {
+		if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// orphan strips the baseline's ownerReference from an object it leaves behind.
+func (r *SecurityBaselineReconciler) orphan(ctx context.Context, b *securityv1alpha1.SecurityBaseline, obj client.Object) error {
+	refs := obj.GetOwnerReferences()
+	kept := make([]metav1.OwnerReference, 0, len(refs))
+	for _, ref := range refs {
+		if ref.UID != b.UID {
+			kept = append(kept, ref)
+		}
+	}
+	if len(kept) == len(refs) {
+		return nil
+	}
+	obj = obj.DeepCopyObject().(client.Object)
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	obj.SetOwnerReferences(kept)
+	if err := r.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("orphaning %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+// servedKinds returns the kinds the baseline may manage now and the CRDs it declares that the
+// cluster does not serve. Built-in kinds are always served; a secret store kind counts once its
+// CRD is installed, and from then on it is watched.
+func (r *SecurityBaselineReconciler) servedKinds(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (map[schema.GroupVersionKind]bool, []string) {
+	served := map[schema.GroupVersionKind]bool{
+		desired.NetworkPolicyGVK: true, desired.RoleGVK: true, desired.RoleBindingGVK: true, desired.ServiceAccountGVK: true,
+	}
+	declared := map[schema.GroupVersionKind]bool{}
+	for _, s := range b.Spec.SecretStores {
+		if s.CSI != nil {
+			declared[desired.SecretProviderClassGVK] = true
+		} else {
+			declared[desired.SecretStoreGVK] = true
+		}
+	}
+	var missing []string
+	for _, gvk := range []schema.GroupVersionKind{desired.SecretStoreGVK, desired.SecretProviderClassGVK} {
+		if _, watched := r.watched.Load(gvk); watched {
+			served[gvk] = true
+			continue
+		}
+		if !declared[gvk] {
+			continue
+		}
+		if err := r.watchOptionalKind(ctx, gvk); err != nil {
+			missing = append(missing, crdName(gvk))
+			continue
+		}
+		served[gvk] = true
+	}
+	return served, missing
+}
+
+// crdName is the CustomResourceDefinition name of an optional kind.
+func crdName(gvk schema.GroupVersionKind) string {
+	plural := map[string]string{"SecretStore": "secretstores", "SecretProviderClass": "secretproviderclasses"}[gvk.Kind]
+	return plural + "." + gvk.Group
+}
+
+// liveObjects returns every object of the baseline in the cluster, from the label-filtered cache.
+func (r *SecurityBaselineReconciler) liveObjects(ctx context.Context, b *securityv1alpha1.SecurityBaseline, served map[schema.GroupVersionKind]bool) (map[desired.Key]client.Object, error) {
+	live := map[desired.Key]client.Object{}
+	for _, gvk := range desired.ManagedGVKs {
+		if !served[gvk] {
+			continue
+		}
+		list, err := r.newList(gvk)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.List(ctx, list, client.MatchingLabels(desired.Labels(b.Name))); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			obj := item.(client.Object)
+			live[desired.Key{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}] = obj
+		}
+	}
+	return live, nil
+}
+
+func (r *SecurityBaselineReconciler) newList(gvk schema.GroupVersionKind) (client.ObjectList, error) {
+	listGVK := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	if r.Scheme.Recognizes(listGVK) {
+		obj, err := r.Scheme.New(listGVK)
+		if err != nil {
+			return nil, err
+		}
+		return obj.(client.ObjectList), nil
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(listGVK)
+	return list, nil
+}
+
+func namespaceKey(ns string) desired.Key { return desired.Key{Kind: "Namespace", Namespace: ns, Name: ns} }
+
+func podSecurityOnly(labels map[string]bool) map[string]bool {
+	for k := range labels {
+		if !strings.HasPrefix(k, desired.PodSecurityLabelPrefix) {
+			delete(labels, k)
+		}
+	}
+	return labels
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

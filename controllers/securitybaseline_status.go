@@ -1,0 +1,195 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+)
+
+// maxDriftEntries caps status.drift.
+const maxDriftEntries = 20
+
+// observation is what one reconcile of a baseline found and did.
+type observation struct {
+	suspended                   bool
+	matched, compliant, managed int
+	// drift lists objects still not as declared; corrected lists objects repaired now.
+	drift, corrected []securityv1alpha1.Drift
+	// missingKinds are CRDs the baseline declares objects of that the cluster does not serve.
+	missingKinds []string
+	// errs are transient failures, retried with backoff.
+	errs []error
+}
+
+func (o *observation) add(res *namespaceResult) {
+	o.matched++
+	if res.compliant && len(o.missingKinds) == 0 {
+		o.compliant++
+	}
+	o.managed += res.managed
+	o.drift = append(o.drift, res.drift...)
+	o.corrected = append(o.corrected, res.corrected...)
+	o.errs = append(o.errs, res.errs...)
+}
+
+// needsRetry is true when progress waits on changes the operator does not watch: an object in
+// the way, a forbidden write, a CRD not installed yet.
+func (o *observation) needsRetry() bool {
+	return len(o.missingKinds) > 0 || len(o.drift) > 0
+}
+
+func metav1Now() metav1.Time { return metav1.Now() }
+
+func driftIdentity(d securityv1alpha1.Drift) string {
+	return d.Namespace + "/" + d.Kind + "/" + d.Name + "/" + string(d.Reason)
+}
+
+func sortDrift(drift []securityv1alpha1.Drift) {
+	sort.Slice(drift, func(i, j int) bool {
+		a, b := drift[i], drift[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+}
+
+// computeStatus sets the baseline's status from an observation. It is pure, and stable: the
+// same observation gives the same status, so an unchanged cluster causes no status write.
+func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now metav1.Time) {
+	st := &b.Status
+	st.ObservedGeneration = b.Generation
+	if obs.suspended {
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonSuspended, "reconciliation is suspended")
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionStalled)
+		return
+	}
+
+	previous := map[string]bool{}
+	for _, d := range st.Drift {
+		previous[driftIdentity(d)] = true
+	}
+	sortDrift(obs.drift)
+	sortDrift(obs.corrected)
+	st.MatchedNamespaces = int32(obs.matched)
+	st.CompliantNamespaces = int32(obs.compliant)
+	st.ManagedObjects = int32(obs.managed)
+	st.DriftedObjects = int32(len(obs.drift))
+	st.DriftCorrections += int64(len(obs.corrected))
+	st.Drift = nil
+	if len(obs.drift) > 0 {
+		st.Drift = append([]securityv1alpha1.Drift(nil), obs.drift[:min(len(obs.drift), maxDriftEntries)]...)
+	}
+
+	// lastDrift moves only when a drift not seen before appears.
+	var fresh []securityv1alpha1.Drift
+	fresh = append(fresh, obs.corrected...)
+	for _, d := range obs.drift {
+		if !previous[driftIdentity(d)] {
+			fresh = append(fresh, d)
+		}
+	}
+	if len(fresh) > 0 && (st.LastDrift == nil || len(obs.corrected) > 0 || driftIdentity(*st.LastDrift) != driftIdentity(fresh[0])) {
+		last := fresh[0]
+		last.Time = &now
+		st.LastDrift = &last
+	}
+
+	driftCondition(b, obs)
+	readyCondition(b, obs)
+
+	if len(obs.errs) > 0 {
+		setCondition(b, securityv1alpha1.ConditionReconciling, metav1.ConditionTrue, securityv1alpha1.ReasonProgressing,
+			fmt.Sprintf("%d writes failed and are retried", len(obs.errs)))
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
+	}
+	if reason, msg := stalledReason(obs); reason != "" {
+		setCondition(b, securityv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionStalled)
+	}
+}
+
+func driftCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
+	prev := meta.FindStatusCondition(b.Status.Conditions, securityv1alpha1.ConditionDriftDetected)
+	switch {
+	case len(obs.drift) > 0:
+		setCondition(b, securityv1alpha1.ConditionDriftDetected, metav1.ConditionTrue, securityv1alpha1.ReasonDriftFound,
+			fmt.Sprintf("%d objects differ from the spec", len(obs.drift)))
+	case len(obs.corrected) > 0 || (prev != nil && (prev.Status == metav1.ConditionTrue || prev.Reason == securityv1alpha1.ReasonDriftCorrected)):
+		setCondition(b, securityv1alpha1.ConditionDriftDetected, metav1.ConditionFalse, securityv1alpha1.ReasonDriftCorrected,
+			fmt.Sprintf("drift was repaired; %d corrections so far", b.Status.DriftCorrections))
+	default:
+		setCondition(b, securityv1alpha1.ConditionDriftDetected, metav1.ConditionFalse, securityv1alpha1.ReasonNoDrift,
+			"every managed object matches the spec")
+	}
+}
+
+func readyCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
+	summary := fmt.Sprintf("%d of %d namespaces compliant", obs.compliant, obs.matched)
+	if len(obs.missingKinds) > 0 {
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonCRDNotInstalled,
+			fmt.Sprintf("CRD not installed: %s; %s", strings.Join(obs.missingKinds, ", "), summary))
+		return
+	}
+	if obs.compliant == obs.matched && len(obs.drift) == 0 {
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionTrue, securityv1alpha1.ReasonCompliant, summary)
+		return
+	}
+	reason := securityv1alpha1.ReasonNotCompliant
+	if r, _ := stalledReason(obs); r != "" {
+		reason = r
+	} else if len(obs.errs) > 0 {
+		reason = securityv1alpha1.ReasonProgressing
+	}
+	setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, reason, summary)
+}
+
+// stalledReason names what blocks progress until the spec or the cluster changes, if anything.
+func stalledReason(obs *observation) (reason, message string) {
+	counts := map[securityv1alpha1.DriftReason]int{}
+	for _, d := range obs.drift {
+		counts[d.Reason]++
+	}
+	switch {
+	case len(obs.missingKinds) > 0:
+		return securityv1alpha1.ReasonCRDNotInstalled, "CRD not installed: " + strings.Join(obs.missingKinds, ", ")
+	case counts[securityv1alpha1.DriftConflict] > 0:
+		return securityv1alpha1.ReasonConflict, fmt.Sprintf("%d objects conflict with objects or labels the baseline does not manage", counts[securityv1alpha1.DriftConflict])
+	case counts[securityv1alpha1.DriftForbidden] > 0:
+		return securityv1alpha1.ReasonForbidden, fmt.Sprintf("%d objects may not be written by the operator", counts[securityv1alpha1.DriftForbidden])
+	}
+	return "", ""
+}
+
+func setCondition(b *securityv1alpha1.SecurityBaseline, condType string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
+		Type: condType, Status: status, Reason: reason, Message: message, ObservedGeneration: b.Generation,
+	})
+}
