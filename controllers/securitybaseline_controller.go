@@ -79,8 +79,9 @@ type SecurityBaselineReconciler struct {
 	present sync.Map
 }
 
-// +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines/status,verbs=get;patch
+// ownerReferences with blockOwnerDeletion need update on the owner's finalizers.
 // +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch;delete
