@@ -77,8 +77,8 @@ type SecurityBaselineReconciler struct {
 	// present remembers, per baseline UID, the objects that existed at the last reconcile, so a
 	// missing object is told apart as drift (deleted) or as new (never created yet).
 	present sync.Map
-	// corrections holds, per baseline UID, the driftCorrections last written.
-	corrections sync.Map
+	// written holds, per baseline UID, the status last written.
+	written sync.Map
 }
 
 // +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;patch
@@ -103,6 +103,11 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err := r.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The cache may not hold the last status write yet; this operator is the status' only
+	// writer, so what it wrote last is the truth to build on (counters, lastDrift).
+	if written, ok := r.written.Load(b.UID); ok {
+		b.Status = *written.(*securityv1alpha1.SecurityBaselineStatus).DeepCopy()
+	}
 	before := b.DeepCopy()
 
 	var obs *observation
@@ -110,17 +115,13 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if obs == nil {
 			return
 		}
-		// The cached baseline may predate the last status write; the count kept in memory
-		// does not, so no correction is lost.
-		if v, ok := r.corrections.Load(b.UID); ok {
-			b.Status.DriftCorrections = max(b.Status.DriftCorrections, v.(int64))
-		}
 		computeStatus(b, obs, metav1Now())
-		r.corrections.Store(b.UID, b.Status.DriftCorrections)
 		r.record(b, obs)
 		if err := r.patchStatus(ctx, before, b); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
+			return
 		}
+		r.written.Store(b.UID, b.Status.DeepCopy())
 	}()
 
 	if !b.DeletionTimestamp.IsZero() {
@@ -230,7 +231,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 		return client.IgnoreNotFound(err)
 	}
 	r.present.Delete(b.UID)
-	r.corrections.Delete(b.UID)
+	r.written.Delete(b.UID)
 	forgetMetrics(b.Name)
 	return nil
 }
