@@ -1,0 +1,134 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+)
+
+var _ = Describe("computeStatus", func() {
+	now := metav1.NewTime(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	missing := securityv1alpha1.Drift{Namespace: "b", Kind: "Role", Name: "r", Reason: securityv1alpha1.DriftMissing}
+	conflict := securityv1alpha1.Drift{Namespace: "a", Kind: "Role", Name: "r", Reason: securityv1alpha1.DriftConflict}
+
+	newBaseline := func() *securityv1alpha1.SecurityBaseline {
+		return &securityv1alpha1.SecurityBaseline{ObjectMeta: metav1.ObjectMeta{Generation: 3},
+			Status: securityv1alpha1.SecurityBaselineStatus{ObservedGeneration: -1}}
+	}
+	conditionOf := func(b *securityv1alpha1.SecurityBaseline, t string) (metav1.ConditionStatus, string) {
+		c := condition(b, t)
+		if c == nil {
+			return "", ""
+		}
+		return c.Status, c.Reason
+	}
+
+	It("reports a compliant baseline Ready, with kstatus conditions absent", func() {
+		b := newBaseline()
+		computeStatus(b, &observation{matched: 2, compliant: 2, managed: 16}, now)
+		Expect(b.Status.ObservedGeneration).To(Equal(int64(3)))
+		Expect(b.Status.MatchedNamespaces).To(Equal(int32(2)))
+		Expect(b.Status.ManagedObjects).To(Equal(int32(16)))
+		Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionTrue))
+		Expect(condition(b, securityv1alpha1.ConditionReconciling)).To(BeNil())
+		Expect(condition(b, securityv1alpha1.ConditionStalled)).To(BeNil())
+		_, reason := conditionOf(b, securityv1alpha1.ConditionDriftDetected)
+		Expect(reason).To(Equal(securityv1alpha1.ReasonNoDrift))
+	})
+
+	It("counts corrections, records lastDrift and keeps DriftDetected False/DriftCorrected afterwards", func() {
+		b := newBaseline()
+		computeStatus(b, &observation{matched: 1, compliant: 1, corrected: []securityv1alpha1.Drift{missing}}, now)
+		Expect(b.Status.DriftCorrections).To(Equal(int64(1)))
+		Expect(b.Status.LastDrift).To(HaveValue(HaveField("Time", HaveValue(Equal(now)))))
+		status, reason := conditionOf(b, securityv1alpha1.ConditionDriftDetected)
+		Expect(status).To(Equal(metav1.ConditionFalse))
+		Expect(reason).To(Equal(securityv1alpha1.ReasonDriftCorrected))
+
+		later := metav1.NewTime(now.Add(time.Minute))
+		computeStatus(b, &observation{matched: 1, compliant: 1}, later)
+		Expect(b.Status.DriftCorrections).To(Equal(int64(1)))
+		Expect(b.Status.LastDrift.Time).To(HaveValue(Equal(now)), "lastDrift moves only on new drift")
+		_, reason = conditionOf(b, securityv1alpha1.ConditionDriftDetected)
+		Expect(reason).To(Equal(securityv1alpha1.ReasonDriftCorrected))
+	})
+
+	It("is stable: the same unresolved drift gives the same status", func() {
+		b := newBaseline()
+		obs := func() *observation {
+			return &observation{matched: 2, compliant: 1, drift: []securityv1alpha1.Drift{missing, conflict}}
+		}
+		computeStatus(b, obs(), now)
+		first := b.Status.DeepCopy()
+		computeStatus(b, obs(), metav1.NewTime(now.Add(time.Hour)))
+		Expect(b.Status).To(Equal(*first))
+	})
+
+	It("sorts the drift list and caps it at 20 entries while counting all", func() {
+		b := newBaseline()
+		var drift []securityv1alpha1.Drift
+		for i := 30; i > 0; i-- {
+			drift = append(drift, securityv1alpha1.Drift{Namespace: fmt.Sprintf("ns-%02d", i), Kind: "Role", Name: "r", Reason: securityv1alpha1.DriftModified})
+		}
+		computeStatus(b, &observation{matched: 30, drift: drift}, now)
+		Expect(b.Status.DriftedObjects).To(Equal(int32(30)))
+		Expect(b.Status.Drift).To(HaveLen(20))
+		Expect(b.Status.Drift[0].Namespace).To(Equal("ns-01"))
+		Expect(b.Status.Drift[19].Namespace).To(Equal("ns-20"))
+	})
+
+	DescribeTable("names what keeps a baseline from Ready",
+		func(obs *observation, readyReason, stalledReason string, reconciling bool) {
+			b := newBaseline()
+			computeStatus(b, obs, now)
+			status, reason := conditionOf(b, securityv1alpha1.ConditionReady)
+			Expect(status).To(Equal(metav1.ConditionFalse))
+			Expect(reason).To(Equal(readyReason))
+			_, stalled := conditionOf(b, securityv1alpha1.ConditionStalled)
+			Expect(stalled).To(Equal(stalledReason))
+			Expect(condition(b, securityv1alpha1.ConditionReconciling) != nil).To(Equal(reconciling))
+		},
+		Entry("a conflict", &observation{matched: 1, drift: []securityv1alpha1.Drift{conflict}},
+			securityv1alpha1.ReasonConflict, securityv1alpha1.ReasonConflict, false),
+		Entry("a forbidden write", &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftForbidden}}},
+			securityv1alpha1.ReasonForbidden, securityv1alpha1.ReasonForbidden, false),
+		Entry("a CRD not installed", &observation{matched: 1, compliant: 1, missingKinds: []string{"secretstores.external-secrets.io"}},
+			securityv1alpha1.ReasonCRDNotInstalled, securityv1alpha1.ReasonCRDNotInstalled, false),
+		Entry("a failed write being retried", &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftFailed}},
+			errs: []error{errors.New("boom")}}, securityv1alpha1.ReasonProgressing, "", true),
+		Entry("Audit drift", &observation{matched: 1, drift: []securityv1alpha1.Drift{missing}},
+			securityv1alpha1.ReasonNotCompliant, "", false),
+	)
+
+	It("reports a suspended baseline as not Ready, keeping its counts", func() {
+		b := newBaseline()
+		computeStatus(b, &observation{matched: 2, compliant: 2}, now)
+		computeStatus(b, &observation{suspended: true}, now)
+		status, reason := conditionOf(b, securityv1alpha1.ConditionReady)
+		Expect(status).To(Equal(metav1.ConditionFalse))
+		Expect(reason).To(Equal(securityv1alpha1.ReasonSuspended))
+		Expect(b.Status.MatchedNamespaces).To(Equal(int32(2)))
+	})
+})

@@ -1,0 +1,94 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package apply_test
+
+import (
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
+)
+
+func TestApply(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Apply Suite")
+}
+
+func obj(json string) map[string]any {
+	GinkgoHelper()
+	m, err := apply.ToMap(rawJSON(json))
+	Expect(err).NotTo(HaveOccurred())
+	return m
+}
+
+type rawJSON string
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+var _ = Describe("Diff", func() {
+	DescribeTable("compares only the declared fields",
+		func(desired, live, wantPath string) {
+			Expect(apply.Diff(obj(desired), obj(live))).To(Equal(wantPath))
+		},
+		Entry("equal", `{"spec":{"a":1}}`, `{"spec":{"a":1}}`, ""),
+		Entry("server defaults and other managers' fields are ignored",
+			`{"metadata":{"labels":{"x":"1"}},"spec":{"ports":[{"port":53}]}}`,
+			`{"metadata":{"labels":{"x":"1","y":"2"},"annotations":{"z":"3"}},"spec":{"ports":[{"port":53,"protocol":"TCP"}]}}`, ""),
+		Entry("a changed value", `{"spec":{"a":1}}`, `{"spec":{"a":2}}`, "spec.a"),
+		Entry("a missing field", `{"spec":{"a":1}}`, `{"spec":{}}`, "spec.a"),
+		Entry("an empty declared object the server leaves out", `{"spec":{"podSelector":{}}}`, `{"spec":{}}`, ""),
+		Entry("a list element changed", `{"rules":[{"verbs":["get"]}]}`, `{"rules":[{"verbs":["*"]}]}`, "rules[0].verbs[0]"),
+		Entry("a list element added", `{"rules":[{"verbs":["get"]}]}`, `{"rules":[{"verbs":["get"]},{"verbs":["*"]}]}`, "rules"),
+		Entry("owner references: others may be added",
+			`{"metadata":{"ownerReferences":[{"uid":"a"}]}}`,
+			`{"metadata":{"ownerReferences":[{"uid":"b"},{"uid":"a","controller":true}]}}`, ""),
+		Entry("owner references: ours removed",
+			`{"metadata":{"ownerReferences":[{"uid":"a"}]}}`,
+			`{"metadata":{"ownerReferences":[{"uid":"b"}]}}`, "metadata.ownerReferences[0]"),
+		Entry("a type change", `{"spec":{"a":{"b":1}}}`, `{"spec":{"a":"b"}}`, "spec.a"),
+	)
+
+	It("keeps only declared fields when projecting a server's answer", func() {
+		full := obj(`{"metadata":{"name":"a","resourceVersion":"7"},"spec":{"a":1,"b":2,"list":[{"x":1,"y":2}]}}`)
+		Expect(apply.Project(full, obj(`{"metadata":{"name":"a"},"spec":{"a":1,"list":[{"x":1}]}}`))).To(Equal(
+			obj(`{"metadata":{"name":"a"},"spec":{"a":1,"list":[{"x":1,"y":2}]}}`)))
+	})
+})
+
+var _ = Describe("label ownership", func() {
+	entries := []metav1.ManagedFieldsEntry{
+		{Manager: "securitybaseline-operator/a", FieldsV1: &metav1.FieldsV1{Raw: []byte(
+			`{"f:metadata":{"f:labels":{"f:pod-security.kubernetes.io/enforce":{},"f:team":{}}}}`)}},
+		{Manager: "kubectl-label", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
+		{Manager: "kube-apiserver", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:finalizers":{}}}`)}},
+	}
+
+	It("lists every manager of a label", func() {
+		Expect(apply.LabelOwners(entries)).To(Equal(map[string][]string{
+			"pod-security.kubernetes.io/enforce": {"securitybaseline-operator/a"},
+			"team":                               {"securitybaseline-operator/a", "kubectl-label"},
+		}))
+	})
+
+	It("lists the labels one manager owns", func() {
+		Expect(apply.LabelsOwnedBy(entries, "kubectl-label")).To(Equal(map[string]bool{"team": true}))
+		Expect(apply.LabelsOwnedBy(entries, "nobody")).To(BeEmpty())
+	})
+})
