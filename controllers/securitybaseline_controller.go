@@ -77,6 +77,9 @@ type SecurityBaselineReconciler struct {
 	// present remembers, per baseline UID, the objects that existed at the last reconcile, so a
 	// missing object is told apart as drift (deleted) or as new (never created yet).
 	present sync.Map
+	// verified holds, per baseline UID, the objects found as declared (a *sync.Map of
+	// desired.Key to verifiedObject).
+	verified sync.Map
 	// written holds, per baseline UID, the status last written.
 	written sync.Map
 }
@@ -142,6 +145,9 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if len(obs.errs) > 0 {
+		return ctrl.Result{}, kerrors.NewAggregate(obs.errs)
+	}
 	if obs.needsRetry() {
 		return ctrl.Result{RequeueAfter: retryConflictsAfter}, nil
 	}
@@ -157,15 +163,15 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 	if err != nil {
 		return nil, err
 	}
-	kinds, missing := r.servedKinds(ctx, b)
+	served, missing := r.servedKinds(ctx, b)
 	obs.missingKinds = missing
-	live, err := r.liveObjects(ctx, b, kinds)
+	p, err := r.newPass(ctx, b, targets, served)
 	if err != nil {
 		return nil, err
 	}
-	present := r.presentBefore(b.UID)
+	live := p.live
 
-	results := r.convergeNamespaces(ctx, b, targets, live, kinds, present)
+	results := r.convergeNamespaces(ctx, p, targets)
 	wanted := map[desired.Key]bool{}
 	for _, res := range results {
 		obs.add(res)
@@ -232,6 +238,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	}
 	r.present.Delete(b.UID)
 	r.written.Delete(b.UID)
+	r.verified.Delete(b.UID)
 	forgetMetrics(b.Name)
 	return nil
 }
@@ -244,7 +251,8 @@ func (r *SecurityBaselineReconciler) targetNamespaces(ctx context.Context, b *se
 	}
 	excluded := sets.New(b.Spec.ExcludeNamespaces...)
 	list := &corev1.NamespaceList{}
-	if err := r.List(ctx, list); err != nil {
+	// Read-only use: the cache's objects are not copied.
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("listing namespaces: %w", err)
 	}
 	for i := range list.Items {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,19 +57,109 @@ func (res *namespaceResult) reportDrift(d securityv1alpha1.Drift) {
 	res.drift = append(res.drift, d)
 }
 
+// pass is one reconcile of one baseline: what it read once and shares across namespaces.
+type pass struct {
+	b *securityv1alpha1.SecurityBaseline
+	// live holds the baseline's objects, from the label-filtered cache.
+	live map[desired.Key]client.Object
+	// served are the kinds the cluster serves now.
+	served map[schema.GroupVersionKind]bool
+	// declared are the kinds and names the baseline declares in every namespace.
+	declared []desired.Key
+	// foreign maps objects in the way that are not in the cache to the baseline label they
+	// carry ("-" for none); filled only for declared names missing somewhere.
+	foreign map[desired.Key]string
+	// present are the objects that existed at the previous reconcile.
+	present map[desired.Key]struct{}
+	// verified remembers the live objects found as declared (see verifiedObject).
+	verified *sync.Map
+}
+
+// verifiedObject records that the object at a resourceVersion matched what a generation of the
+// baseline declares, so an unchanged object is not compared again.
+type verifiedObject struct {
+	resourceVersion string
+	generation      int64
+}
+
+func (p *pass) isVerified(key desired.Key, live client.Object) bool {
+	if live == nil {
+		return false
+	}
+	v, ok := p.verified.Load(key)
+	return ok && v.(verifiedObject) == verifiedObject{live.GetResourceVersion(), p.b.Generation}
+}
+
+func (p *pass) markVerified(key desired.Key, resourceVersion string) {
+	if resourceVersion != "" {
+		p.verified.Store(key, verifiedObject{resourceVersion, p.b.Generation})
+	}
+}
+
+// newPass reads what a reconcile of b needs: the baseline's live objects and, for declared
+// names missing from some target namespace, the objects of that name the cache does not hold
+// (one metadata-only list per name, across namespaces, instead of a read per object).
+func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	targets []*corev1.Namespace, served map[schema.GroupVersionKind]bool,
+) (*pass, error) {
+	live, err := r.liveObjects(ctx, b, served)
+	if err != nil {
+		return nil, err
+	}
+	verified, _ := r.verified.LoadOrStore(b.UID, &sync.Map{})
+	p := &pass{b: b, live: live, served: served, present: r.presentBefore(b.UID),
+		verified: verified.(*sync.Map), foreign: map[desired.Key]string{}}
+	template, err := desired.ForNamespace(b, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range template {
+		if !served[o.GVK] {
+			continue
+		}
+		p.declared = append(p.declared, desired.Key{Kind: o.GVK.Kind, Name: o.Name})
+		missing := false
+		for _, ns := range targets {
+			if _, ok := live[desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name}]; !ok {
+				missing = true
+				break
+			}
+		}
+		if missing {
+			if err := r.findForeign(ctx, o.GVK, o.Name, p.foreign); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// findForeign lists, metadata only, every object of a kind and name across namespaces.
+func (r *SecurityBaselineReconciler) findForeign(ctx context.Context, gvk schema.GroupVersionKind, name string, into map[desired.Key]string) error {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := r.APIReader.List(ctx, list, client.MatchingFields{"metadata.name": name}); err != nil {
+		return fmt.Errorf("listing %s named %s: %w", gvk.Kind, name, err)
+	}
+	for _, item := range list.Items {
+		owner := "-"
+		if item.Labels[desired.LabelManagedBy] == desired.OperatorName && item.Labels[desired.LabelBaseline] != "" {
+			owner = item.Labels[desired.LabelBaseline]
+		}
+		into[desired.Key{Kind: gvk.Kind, Namespace: item.Namespace, Name: item.Name}] = owner
+	}
+	return nil
+}
+
 // convergeNamespaces converges every target namespace, Workers at a time.
-func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	targets []*corev1.Namespace, live map[desired.Key]client.Object, served map[schema.GroupVersionKind]bool,
-	present map[desired.Key]struct{},
-) []*namespaceResult {
+func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, p *pass, targets []*corev1.Namespace) []*namespaceResult {
 	results := make([]*namespaceResult, len(targets))
-	workers := max(r.Workers, 1)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(workers, len(targets)) {
+	for range min(max(r.Workers, 1), len(targets)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = r.convergeNamespace(ctx, b, targets[i], live, served, present)
+				results[i] = r.convergeNamespace(ctx, p, targets[i])
 			}
 		})
 	}
@@ -81,13 +172,28 @@ func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, b *
 }
 
 // convergeNamespace brings one namespace to the baseline: its Pod Security labels first, then
-// every declared object in spec order (NetworkPolicies, RBAC, secret stores).
-func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	ns *corev1.Namespace, live map[desired.Key]client.Object, served map[schema.GroupVersionKind]bool,
-	present map[desired.Key]struct{},
-) *namespaceResult {
+// every declared object in spec order (NetworkPolicies, RBAC, secret stores). Objects already
+// verified at their current resourceVersion are not built or compared again.
+func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *pass, ns *corev1.Namespace) *namespaceResult {
+	b := p.b
 	res := &namespaceResult{namespace: ns.Name, compliant: true, wanted: map[desired.Key]bool{}}
-	r.convergePodSecurity(ctx, b, ns, present, res)
+	r.convergePodSecurity(ctx, b, ns, p.present, res)
+
+	allVerified := true
+	for _, d := range p.declared {
+		key := desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}
+		res.wanted[key] = true
+		res.managed++
+		if !p.isVerified(key, p.live[key]) {
+			allVerified = false
+		}
+	}
+	if len(p.declared) < declaredCount(b) {
+		res.compliant = false // a kind not served: reported once for the baseline as a missing CRD
+	}
+	if allVerified {
+		return res
+	}
 
 	objs, err := desired.ForNamespace(b, ns.Name)
 	if err != nil {
@@ -96,15 +202,28 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, b *s
 		return res
 	}
 	for _, o := range objs {
-		if !served[o.GVK] {
-			res.compliant = false // reported once for the baseline as a missing CRD
-			continue
+		if p.served[o.GVK] && !p.isVerified(o.Key(), p.live[o.Key()]) {
+			r.convergeObject(ctx, p, o, res)
 		}
-		res.wanted[o.Key()] = true
-		res.managed++
-		r.convergeObject(ctx, b, o, live[o.Key()], present, res)
 	}
 	return res
+}
+
+// declaredCount is the number of objects the baseline declares per namespace.
+func declaredCount(b *securityv1alpha1.SecurityBaseline) int {
+	n := len(b.Spec.SecretStores)
+	if np := b.Spec.NetworkPolicies; np != nil {
+		n += len(np.Policies)
+		for _, on := range []bool{len(np.DefaultDeny) > 0, np.AllowDNS, np.AllowSameNamespace} {
+			if on {
+				n++
+			}
+		}
+	}
+	if rbac := b.Spec.RBAC; rbac != nil {
+		n += len(rbac.Roles) + len(rbac.RoleBindings) + len(rbac.ServiceAccounts)
+	}
+	return n
 }
 
 // convergePodSecurity keeps the baseline's Pod Security labels on a target Namespace. Another
@@ -217,9 +336,9 @@ func (r *SecurityBaselineReconciler) releasePodSecurityLabels(ctx context.Contex
 // convergeObject compares one declared object with the live one and, in Enforce mode, applies
 // it when it is missing or a declared field differs. An object of the same name the baseline
 // does not manage is reported as a Conflict and never touched.
-func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	o desired.Object, live client.Object, present map[desired.Key]struct{}, res *namespaceResult,
-) {
+func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass, o desired.Object, res *namespaceResult) {
+	b, key := p.b, o.Key()
+	live := p.live[key]
 	drift := securityv1alpha1.Drift{Namespace: o.Namespace, Kind: o.GVK.Kind, Name: o.Name}
 	want, err := apply.ToMap(o.Apply)
 	if err != nil {
@@ -229,21 +348,16 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *secu
 	}
 	replace := false
 	if live == nil {
-		owner, err := r.ownerOfExisting(ctx, o)
-		switch {
-		case err != nil:
-			res.errs = append(res.errs, err)
-			drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "could not check for an existing object"
-			res.reportDrift(drift)
-			return
-		case owner == "":
+		switch owner, found := p.foreign[key]; {
+		case !found:
 			drift.Reason, drift.Message = securityv1alpha1.DriftMissing, "object does not exist"
 		case owner != b.Name:
 			drift.Reason, drift.Message = securityv1alpha1.DriftConflict, conflictMessage(o, owner)
 			res.reportDrift(drift)
 			return
-		default: // ours, not yet in the cache
-			drift.Reason, drift.Message = securityv1alpha1.DriftModified, "object changed"
+		default:
+			// Ours, written moments ago and not in the cache yet: its event brings it.
+			return
 		}
 	} else {
 		liveMap, err := apply.ToMap(live)
@@ -254,6 +368,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *secu
 		}
 		path := apply.Diff(want, liveMap)
 		if path == "" {
+			p.markVerified(key, live.GetResourceVersion())
 			return
 		}
 		drift.Reason, drift.Message = securityv1alpha1.DriftModified, "field "+path+" differs from the spec"
@@ -266,12 +381,9 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *secu
 		// whether it would be allowed to.
 		if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership, client.DryRunAll); err != nil && !replace {
 			drift.Reason, drift.Message = failureReason(err), "a dry run of the write failed: "+string(apierrors.ReasonForError(err))
-		} else if err == nil && live != nil && !replace {
-			if result, err := apply.ToMap(o.Apply); err == nil {
-				if liveMap, err := apply.ToMap(live); err == nil && apply.Diff(apply.Project(result, want), liveMap) == "" {
-					return // the server normalizes the declared value to what is live
-				}
-			}
+		} else if err == nil && live != nil && !replace && matchesLive(o.Apply, want, live) {
+			p.markVerified(key, live.GetResourceVersion())
+			return // the server normalizes the declared value to what is live
 		}
 		res.reportDrift(drift)
 		return
@@ -289,28 +401,23 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, b *secu
 		r.reportWriteFailure(b, drift, err, res)
 		return
 	}
-	if _, seen := present[o.Key()]; seen || drift.Reason == securityv1alpha1.DriftModified {
+	if applied, err := meta.Accessor(o.Apply); err == nil {
+		p.markVerified(key, applied.GetResourceVersion())
+	}
+	if _, seen := p.present[key]; seen || drift.Reason == securityv1alpha1.DriftModified {
 		res.corrected = append(res.corrected, drift)
 	}
 }
 
-// ownerOfExisting looks up, past the label-filtered cache, whether an object of that kind and
-// name exists, and returns the baseline label it carries ("-" for an object of no baseline,
-// "" when there is none).
-func (r *SecurityBaselineReconciler) ownerOfExisting(ctx context.Context, o desired.Object) (string, error) {
-	existing := &metav1.PartialObjectMetadata{}
-	existing.SetGroupVersionKind(o.GVK)
-	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, existing)
-	switch {
-	case apierrors.IsNotFound(err):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("getting %s %s/%s: %w", o.GVK.Kind, o.Namespace, o.Name, err)
+// matchesLive tells whether a server's answer (a dry run) holds the live values of every
+// declared field.
+func matchesLive(answer runtime.ApplyConfiguration, declared map[string]any, live client.Object) bool {
+	result, err := apply.ToMap(answer)
+	if err != nil {
+		return false
 	}
-	if existing.Labels[desired.LabelManagedBy] == desired.OperatorName && existing.Labels[desired.LabelBaseline] != "" {
-		return existing.Labels[desired.LabelBaseline], nil
-	}
-	return "-", nil
+	liveMap, err := apply.ToMap(live)
+	return err == nil && apply.Diff(apply.Project(result, declared), liveMap) == ""
 }
 
 func conflictMessage(o desired.Object, owner string) string {
@@ -439,7 +546,8 @@ func (r *SecurityBaselineReconciler) liveObjects(ctx context.Context, b *securit
 		if err != nil {
 			return nil, err
 		}
-		if err := r.List(ctx, list, client.MatchingLabels(desired.Labels(b.Name))); err != nil {
+		// Read-only use: the cache's objects are not copied.
+		if err := r.List(ctx, list, client.MatchingLabels(desired.Labels(b.Name)), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
 		items, err := meta.ExtractList(list)

@@ -44,8 +44,18 @@ func ToMap(v any) (map[string]any, error) {
 // (server defaults, other managers' fields) are ignored. Lists compare element by element and
 // must have the same length, except metadata.ownerReferences, where live may hold more.
 // The path names the field only, never its value, so it is safe for status and events.
+// apiVersion and kind are not compared: they name the object, and cached typed objects do not
+// carry them.
 func Diff(desired, live map[string]any) string {
-	return diffMap("", desired, live)
+	for k, d := range desired {
+		if k == "apiVersion" || k == "kind" {
+			continue
+		}
+		if q := diffMap("", map[string]any{k: d}, live); q != "" {
+			return q
+		}
+	}
+	return ""
 }
 
 func diffMap(path string, desired, live map[string]any) string {

@@ -62,6 +62,7 @@ var _ = Describe("Diff", func() {
 		Entry("owner references: ours removed",
 			`{"metadata":{"ownerReferences":[{"uid":"a"}]}}`,
 			`{"metadata":{"ownerReferences":[{"uid":"b"}]}}`, "metadata.ownerReferences[0]"),
+		Entry("identity fields the cache leaves out", `{"apiVersion":"v1","kind":"X","spec":{"a":1}}`, `{"spec":{"a":1}}`, ""),
 		Entry("a type change", `{"spec":{"a":{"b":1}}}`, `{"spec":{"a":"b"}}`, "spec.a"),
 	)
 
