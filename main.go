@@ -25,8 +25,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/sets"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,7 +74,7 @@ func main() {
 		ownNamespace = "securitybaseline-system"
 	}
 	protectedNamespaces := sets.New(ownNamespace)
-	for _, ns := range strings.Split(protected, ",") {
+	for ns := range strings.SplitSeq(protected, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			protectedNamespaces.Insert(ns)
 		}

@@ -24,27 +24,30 @@ import (
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 )
 
+// baselineLabel is the metric label naming a SecurityBaseline.
+const baselineLabel = "baseline"
+
 var (
 	driftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "securitybaseline_drift_corrections_total",
 		Help: "Objects repaired after drift, per SecurityBaseline.",
-	}, []string{"baseline"})
+	}, []string{baselineLabel})
 	driftedObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "securitybaseline_drifted_objects",
 		Help: "Objects currently not as declared, per SecurityBaseline.",
-	}, []string{"baseline"})
+	}, []string{baselineLabel})
 	matchedNamespaces = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "securitybaseline_matched_namespaces",
 		Help: "Namespaces the selector targets, per SecurityBaseline.",
-	}, []string{"baseline"})
+	}, []string{baselineLabel})
 	compliantNamespaces = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "securitybaseline_compliant_namespaces",
 		Help: "Targeted namespaces holding the whole baseline, per SecurityBaseline.",
-	}, []string{"baseline"})
+	}, []string{baselineLabel})
 	managedObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "securitybaseline_managed_objects",
 		Help: "Objects (and labelled Namespaces) managed, per SecurityBaseline.",
-	}, []string{"baseline"})
+	}, []string{baselineLabel})
 )
 
 func init() {

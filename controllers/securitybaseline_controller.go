@@ -163,7 +163,7 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 	if err != nil {
 		return nil, err
 	}
-	served, missing := r.servedKinds(ctx, b)
+	served, missing := r.servedKinds(b)
 	obs.missingKinds = missing
 	p, err := r.newPass(ctx, b, targets, served)
 	if err != nil {
@@ -204,7 +204,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	if !controllerutil.ContainsFinalizer(b, Finalizer) {
 		return nil
 	}
-	kinds, _ := r.servedKinds(ctx, b)
+	kinds, _ := r.servedKinds(b)
 	live, err := r.liveObjects(ctx, b, kinds)
 	if err != nil {
 		return err
@@ -286,9 +286,8 @@ func (r *SecurityBaselineReconciler) patchStatus(ctx context.Context, before, b 
 	if err != nil {
 		return err
 	}
-	st := reflect.TypeFor[securityv1alpha1.SecurityBaselineStatus]()
-	for i := range st.NumField() {
-		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+	for field := range reflect.TypeFor[securityv1alpha1.SecurityBaselineStatus]().Fields() {
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
 		if _, ok := status[name]; !ok {
 			status[name] = nil
 		}

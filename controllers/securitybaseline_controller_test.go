@@ -499,4 +499,3 @@ var _ = Describe("SecurityBaseline admission", func() {
 		Entry("a name too long for a label value", strings.Repeat("n", 64), func(*securityv1alpha1.SecurityBaselineSpec) {}, "metadata.name", "63"),
 	)
 })
-

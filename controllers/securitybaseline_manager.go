@@ -53,7 +53,7 @@ func CacheOptions() cache.Options {
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{desired.LabelManagedBy: desired.OperatorName}),
 		DefaultTransform:     cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Namespace{}:                    {Label: labels.Everything(), Transform: keep},
+			&corev1.Namespace{}:                  {Label: labels.Everything(), Transform: keep},
 			&securityv1alpha1.SecurityBaseline{}: {Label: labels.Everything()},
 		},
 	}
@@ -82,7 +82,7 @@ func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 
 // watchOptionalKind starts watching a kind served by an optional CRD (SecretStore,
 // SecretProviderClass) the first time a baseline needs it; it fails while the CRD is absent.
-func (r *SecurityBaselineReconciler) watchOptionalKind(ctx context.Context, gvk schema.GroupVersionKind) error {
+func (r *SecurityBaselineReconciler) watchOptionalKind(gvk schema.GroupVersionKind) error {
 	if _, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ import (
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
 )
 
+// namespaceKind names a Namespace in drift entries (its Pod Security labels).
+const namespaceKind = "Namespace"
+
 // namespaceResult is what converging one namespace found and did.
 type namespaceResult struct {
 	namespace string
@@ -265,7 +268,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b 
 			reason = securityv1alpha1.DriftModified
 		}
 		if other := r.earlierBaselineOwning(ctx, b, owners[k]); other != "" {
-			res.reportDrift(securityv1alpha1.Drift{Namespace: ns.Name, Kind: "Namespace", Name: ns.Name,
+			res.reportDrift(securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name,
 				Reason:  securityv1alpha1.DriftConflict,
 				Message: fmt.Sprintf("label %s is set to %q by SecurityBaseline %s, created earlier", k, current, other)})
 			return
@@ -281,7 +284,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b 
 		res.namespaceLabelled = true
 		return
 	}
-	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: "Namespace", Name: ns.Name, Reason: reason,
+	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name, Reason: reason,
 		Message: "Pod Security labels differ from the spec: " + strings.Join(changed, ", ")}
 	if b.Spec.Mode == securityv1alpha1.ModeAudit {
 		if reason != "" {
@@ -499,7 +502,7 @@ func (r *SecurityBaselineReconciler) orphan(ctx context.Context, b *securityv1al
 // servedKinds returns the kinds the baseline may manage now and the CRDs it declares that the
 // cluster does not serve. Built-in kinds are always served; a secret store kind counts once its
 // CRD is installed, and from then on it is watched.
-func (r *SecurityBaselineReconciler) servedKinds(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (map[schema.GroupVersionKind]bool, []string) {
+func (r *SecurityBaselineReconciler) servedKinds(b *securityv1alpha1.SecurityBaseline) (map[schema.GroupVersionKind]bool, []string) {
 	served := map[schema.GroupVersionKind]bool{
 		desired.NetworkPolicyGVK: true, desired.RoleGVK: true, desired.RoleBindingGVK: true, desired.ServiceAccountGVK: true,
 	}
@@ -520,7 +523,7 @@ func (r *SecurityBaselineReconciler) servedKinds(ctx context.Context, b *securit
 		if !declared[gvk] {
 			continue
 		}
-		if err := r.watchOptionalKind(ctx, gvk); err != nil {
+		if err := r.watchOptionalKind(gvk); err != nil {
 			missing = append(missing, crdName(gvk))
 			continue
 		}
@@ -576,7 +579,9 @@ func (r *SecurityBaselineReconciler) newList(gvk schema.GroupVersionKind) (clien
 	return list, nil
 }
 
-func namespaceKey(ns string) desired.Key { return desired.Key{Kind: "Namespace", Namespace: ns, Name: ns} }
+func namespaceKey(ns string) desired.Key {
+	return desired.Key{Kind: namespaceKind, Namespace: ns, Name: ns}
+}
 
 func podSecurityOnly(labels map[string]bool) map[string]bool {
 	for k := range labels {

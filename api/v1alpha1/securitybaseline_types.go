@@ -291,15 +291,15 @@ type SecretStore struct {
 type DriftReason string
 
 const (
-	// DriftMissing: the object does not exist.
+	// DriftMissing means object does not exist.
 	DriftMissing DriftReason = "Missing"
-	// DriftModified: a declared field differs from the spec.
+	// DriftModified means a declared field differs from the spec.
 	DriftModified DriftReason = "Modified"
-	// DriftConflict: an object or label this baseline does not manage is in the way.
+	// DriftConflict means an object or label this baseline does not manage is in the way.
 	DriftConflict DriftReason = "Conflict"
-	// DriftForbidden: the operator is not allowed to write the object.
+	// DriftForbidden means the operator is not allowed to write the object.
 	DriftForbidden DriftReason = "Forbidden"
-	// DriftFailed: writing the object failed for another reason.
+	// DriftFailed means writing the object failed for another reason.
 	DriftFailed DriftReason = "Failed"
 )
 
@@ -397,8 +397,4 @@ type SecurityBaselineList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	// items are the SecurityBaselines.
 	Items []SecurityBaseline `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&SecurityBaseline{}, &SecurityBaselineList{})
 }

@@ -75,10 +75,9 @@ var _ = Describe("Diff", func() {
 
 var _ = Describe("label ownership", func() {
 	entries := []metav1.ManagedFieldsEntry{
-		{Manager: "securitybaseline-operator/a", FieldsV1: &metav1.FieldsV1{Raw: []byte(
-			`{"f:metadata":{"f:labels":{"f:pod-security.kubernetes.io/enforce":{},"f:team":{}}}}`)}},
-		{Manager: "kubectl-label", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
-		{Manager: "kube-apiserver", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:finalizers":{}}}`)}},
+		{Manager: "securitybaseline-operator/a", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:pod-security.kubernetes.io/enforce":{},"f:team":{}}}}`)},
+		{Manager: "kubectl-label", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)},
+		{Manager: "kube-apiserver", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:finalizers":{}}}`)},
 	}
 
 	It("lists every manager of a label", func() {

@@ -26,6 +26,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,8 +65,8 @@ const (
 // Kinds of the objects a baseline manages in a namespace, with their API group and version.
 var (
 	NetworkPolicyGVK       = networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")
-	RoleGVK                = schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}
-	RoleBindingGVK         = schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}
+	RoleGVK                = rbacv1.SchemeGroupVersion.WithKind("Role")
+	RoleBindingGVK         = rbacv1.SchemeGroupVersion.WithKind("RoleBinding")
 	ServiceAccountGVK      = corev1.SchemeGroupVersion.WithKind("ServiceAccount")
 	SecretStoreGVK         = schema.GroupVersionKind{Group: "external-secrets.io", Version: "v1", Kind: "SecretStore"}
 	SecretProviderClassGVK = schema.GroupVersionKind{Group: "secrets-store.csi.x-k8s.io", Version: "v1", Kind: "SecretProviderClass"}
@@ -251,7 +252,7 @@ func role(b *securityv1alpha1.SecurityBaseline, namespace string, r securityv1al
 func roleBinding(b *securityv1alpha1.SecurityBaseline, namespace string, rb securityv1alpha1.RoleBinding) *rbacv1ac.RoleBindingApplyConfiguration {
 	apiGroup := rb.RoleRef.APIGroup
 	if apiGroup == "" {
-		apiGroup = "rbac.authorization.k8s.io"
+		apiGroup = rbacv1.GroupName
 	}
 	ac := rbacv1ac.RoleBinding(rb.Name, namespace).
 		WithLabels(Labels(b.Name)).

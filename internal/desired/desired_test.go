@@ -178,8 +178,8 @@ var _ = Describe("ForNamespace", func() {
 		Expect(m).To(HaveKeyWithValue("kind", "SecretStore"))
 		Expect(m["spec"]).To(Equal(map[string]any{"provider": map[string]any{"vault": map[string]any{
 			"server": "https://vault:8200", "version": "v2",
-			"auth":       map[string]any{"kubernetes": map[string]any{"role": "team-a", "serviceAccountRef": map[string]any{"name": "sa-team-a"}}},
-			"caProvider": map[string]any{"keys": []any{"a-team-a", float64(3), true}},
+			"auth":         map[string]any{"kubernetes": map[string]any{"role": "team-a", "serviceAccountRef": map[string]any{"name": "sa-team-a"}}},
+			"caProvider":   map[string]any{"keys": []any{"a-team-a", float64(3), true}},
 			"$(NAMESPACE)": "key",
 		}}}))
 	})
