@@ -77,6 +77,10 @@ cluster-up: controlplane ## Start a persistent local control plane (etcd, kube-a
 cluster-down: ## Stop the local control plane started by cluster-up.
 	CONTROLPLANE_DIR=$(CONTROLPLANE_DIR) hack/local-cluster.sh down
 
+.PHONY: bench
+bench: build controlplane ## Scale benchmark on a fresh local control plane (BENCH_ARGS="-n 100,1000,5000").
+	go run ./test/bench $(BENCH_ARGS)
+
 ##@ Build
 
 .PHONY: build

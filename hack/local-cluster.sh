@@ -14,6 +14,7 @@ BIN=${CONTROLPLANE_DIR:-$ROOT/bin/k8s/${K8S_VERSION:-1.37.2}}
 DIR=${LOCAL_CLUSTER_DIR:-$ROOT/bin/local-cluster}
 API_PORT=${LOCAL_CLUSTER_API_PORT:-6443}
 ETCD_PORT=${LOCAL_CLUSTER_ETCD_PORT:-2379}
+KCM_PORT=${LOCAL_CLUSTER_KCM_PORT:-10257}
 KUBECONFIG_FILE=$DIR/kubeconfig
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
@@ -83,7 +84,7 @@ up() {
 	fi
 	start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
 		--authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
-		--bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
+		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
 		--service-account-private-key-file "$DIR/pki/sa.key" --root-ca-file "$DIR/pki/ca.crt" \
 		--cluster-signing-cert-file "$DIR/pki/ca.crt" --cluster-signing-key-file "$DIR/pki/ca.key" \
 		--controllers '*,-nodeipam,-nodelifecycle,-persistentvolume-binder,-attachdetach,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
