@@ -44,7 +44,7 @@ generate: controller-gen ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: verify
-verify: manifests generate ## Fail when generated code or manifests are not committed.
+verify: manifests generate bundle ## Fail when generated code or manifests are not committed.
 	@if [ -n "$$(git status --porcelain -- api config bundle)" ]; then \
 		echo "generated files are stale; run 'make manifests generate' and commit:"; \
 		git status --porcelain -- api config bundle; git --no-pager diff --stat -- api config bundle; exit 1; fi
@@ -90,6 +90,10 @@ build: manifests generate ## Build the manager binary.
 .PHONY: run
 run: controlplane ## Run the operator against $$KUBECONFIG, or a local control plane it starts.
 	CONTROLPLANE_DIR=$(CONTROLPLANE_DIR) hack/run-local.sh
+
+.PHONY: bundle
+bundle: manifests kustomize ## Write the OLM bundle (bundle/) from config/manifests.
+	$(KUSTOMIZE) build config/manifests | go run ./hack/bundle -version $(VERSION) -image $(IMG) -dir bundle
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).

@@ -77,9 +77,9 @@ type SecurityBaselineReconciler struct {
 	// present remembers, per baseline UID, the objects that existed at the last reconcile, so a
 	// missing object is told apart as drift (deleted) or as new (never created yet).
 	present sync.Map
-	// verified holds, per baseline UID, the objects found as declared (a *sync.Map of
-	// desired.Key to verifiedObject).
-	verified sync.Map
+	// verdicts holds, per baseline UID, how live objects compared with the spec (a *sync.Map
+	// of desired.Key to *verdict).
+	verdicts sync.Map
 	// written holds, per baseline UID, the status last written.
 	written sync.Map
 }
@@ -183,9 +183,13 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 		obs.errs = append(obs.errs, r.prune(ctx, b, live, wanted, others)...)
 	}
 
+	unresolved := map[desired.Key]bool{}
+	for _, d := range obs.drift {
+		unresolved[desired.Key{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name}] = true
+	}
 	now := make(map[desired.Key]struct{}, len(wanted))
 	for k := range wanted {
-		if _, ok := live[k]; ok || b.Spec.Mode != securityv1alpha1.ModeAudit {
+		if _, ok := live[k]; ok || (b.Spec.Mode != securityv1alpha1.ModeAudit && !unresolved[k]) {
 			now[k] = struct{}{}
 		}
 	}
@@ -238,7 +242,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	}
 	r.present.Delete(b.UID)
 	r.written.Delete(b.UID)
-	r.verified.Delete(b.UID)
+	r.verdicts.Delete(b.UID)
 	forgetMetrics(b.Name)
 	return nil
 }

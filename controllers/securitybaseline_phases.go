@@ -74,28 +74,37 @@ type pass struct {
 	foreign map[desired.Key]string
 	// present are the objects that existed at the previous reconcile.
 	present map[desired.Key]struct{}
-	// verified remembers the live objects found as declared (see verifiedObject).
-	verified *sync.Map
+	// verdicts remembers how live objects compared with the spec (see verdict).
+	verdicts *sync.Map
 }
 
-// verifiedObject records that the object at a resourceVersion matched what a generation of the
-// baseline declares, so an unchanged object is not compared again.
-type verifiedObject struct {
+// verdict records how the object at a resourceVersion compared with what a generation of the
+// baseline declares, so an unchanged object is not compared (or dry-run) again.
+type verdict struct {
 	resourceVersion string
 	generation      int64
+	// drift is nil when the object is as declared; in Audit mode it is the drift reported.
+	drift *securityv1alpha1.Drift
 }
 
-func (p *pass) isVerified(key desired.Key, live client.Object) bool {
+// verdictFor returns the verdict still valid for a live object, or nil.
+func (p *pass) verdictFor(key desired.Key, live client.Object) *verdict {
 	if live == nil {
-		return false
+		return nil
 	}
-	v, ok := p.verified.Load(key)
-	return ok && v.(verifiedObject) == verifiedObject{live.GetResourceVersion(), p.b.Generation}
+	v, ok := p.verdicts.Load(key)
+	if !ok {
+		return nil
+	}
+	if v := v.(*verdict); v.resourceVersion == live.GetResourceVersion() && v.generation == p.b.Generation {
+		return v
+	}
+	return nil
 }
 
-func (p *pass) markVerified(key desired.Key, resourceVersion string) {
+func (p *pass) remember(key desired.Key, resourceVersion string, drift *securityv1alpha1.Drift) {
 	if resourceVersion != "" {
-		p.verified.Store(key, verifiedObject{resourceVersion, p.b.Generation})
+		p.verdicts.Store(key, &verdict{resourceVersion: resourceVersion, generation: p.b.Generation, drift: drift})
 	}
 }
 
@@ -109,9 +118,9 @@ func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1a
 	if err != nil {
 		return nil, err
 	}
-	verified, _ := r.verified.LoadOrStore(b.UID, &sync.Map{})
+	verdicts, _ := r.verdicts.LoadOrStore(b.UID, &sync.Map{})
 	p := &pass{b: b, live: live, served: served, present: r.presentBefore(b.UID),
-		verified: verified.(*sync.Map), foreign: map[desired.Key]string{}}
+		verdicts: verdicts.(*sync.Map), foreign: map[desired.Key]string{}}
 	template, err := desired.ForNamespace(b, "")
 	if err != nil {
 		return nil, err
@@ -175,26 +184,29 @@ func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, p *
 }
 
 // convergeNamespace brings one namespace to the baseline: its Pod Security labels first, then
-// every declared object in spec order (NetworkPolicies, RBAC, secret stores). Objects already
-// verified at their current resourceVersion are not built or compared again.
+// every declared object in spec order (NetworkPolicies, RBAC, secret stores). Objects with a
+// verdict at their current resourceVersion are not built or compared again.
 func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *pass, ns *corev1.Namespace) *namespaceResult {
 	b := p.b
 	res := &namespaceResult{namespace: ns.Name, compliant: true, wanted: map[desired.Key]bool{}}
 	r.convergePodSecurity(ctx, b, ns, p.present, res)
 
-	allVerified := true
+	allJudged := true
 	for _, d := range p.declared {
 		key := desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}
 		res.wanted[key] = true
 		res.managed++
-		if !p.isVerified(key, p.live[key]) {
-			allVerified = false
+		switch v := p.verdictFor(key, p.live[key]); {
+		case v == nil:
+			allJudged = false
+		case v.drift != nil:
+			res.reportDrift(*v.drift)
 		}
 	}
 	if len(p.declared) < declaredCount(b) {
 		res.compliant = false // a kind not served: reported once for the baseline as a missing CRD
 	}
-	if allVerified {
+	if allJudged {
 		return res
 	}
 
@@ -205,7 +217,7 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *p
 		return res
 	}
 	for _, o := range objs {
-		if p.served[o.GVK] && !p.isVerified(o.Key(), p.live[o.Key()]) {
+		if p.served[o.GVK] && p.verdictFor(o.Key(), p.live[o.Key()]) == nil {
 			r.convergeObject(ctx, p, o, res)
 		}
 	}
@@ -371,7 +383,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 		}
 		path := apply.Diff(want, liveMap)
 		if path == "" {
-			p.markVerified(key, live.GetResourceVersion())
+			p.remember(key, live.GetResourceVersion(), nil)
 			return
 		}
 		drift.Reason, drift.Message = securityv1alpha1.DriftModified, "field "+path+" differs from the spec"
@@ -380,13 +392,16 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 
 	manager := client.FieldOwner(desired.FieldManager(b.Name))
 	if b.Spec.Mode == securityv1alpha1.ModeAudit {
-		// A server-side dry run tells whether Enforce would really change something, and
-		// whether it would be allowed to.
-		if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership, client.DryRunAll); err != nil && !replace {
-			drift.Reason, drift.Message = failureReason(err), "a dry run of the write failed: "+string(apierrors.ReasonForError(err))
-		} else if err == nil && live != nil && !replace && matchesLive(o.Apply, want, live) {
-			p.markVerified(key, live.GetResourceVersion())
-			return // the server normalizes the declared value to what is live
+		if live != nil && !replace {
+			// A server-side dry run tells whether Enforce would really change something, and
+			// whether it would be allowed to; its verdict holds until the object changes.
+			if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership, client.DryRunAll); err != nil {
+				drift.Reason, drift.Message = failureReason(err), "a dry run of the write failed: "+string(apierrors.ReasonForError(err))
+			} else if matchesLive(o.Apply, want, live) {
+				p.remember(key, live.GetResourceVersion(), nil)
+				return // the server normalizes the declared value to what is live
+			}
+			p.remember(key, live.GetResourceVersion(), &drift)
 		}
 		res.reportDrift(drift)
 		return
@@ -405,7 +420,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 		return
 	}
 	if applied, err := meta.Accessor(o.Apply); err == nil {
-		p.markVerified(key, applied.GetResourceVersion())
+		p.remember(key, applied.GetResourceVersion(), nil)
 	}
 	if _, seen := p.present[key]; seen || drift.Reason == securityv1alpha1.DriftModified {
 		res.corrected = append(res.corrected, drift)

@@ -54,9 +54,15 @@ func (o *observation) add(res *namespaceResult) {
 }
 
 // needsRetry is true when progress waits on changes the operator does not watch: an object in
-// the way, a forbidden write, a CRD not installed yet.
+// the way, a forbidden or failed write, a CRD not installed yet. (Audit drift changes through
+// watched objects only.)
 func (o *observation) needsRetry() bool {
-	return len(o.missingKinds) > 0 || len(o.drift) > 0
+	for _, d := range o.drift {
+		if d.Reason != securityv1alpha1.DriftMissing && d.Reason != securityv1alpha1.DriftModified {
+			return true
+		}
+	}
+	return len(o.missingKinds) > 0
 }
 
 func metav1Now() metav1.Time { return metav1.Now() }

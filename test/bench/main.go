@@ -72,6 +72,7 @@ import (
 )
 
 const (
+	roleName      = "app-reader"
 	baselineName  = "bench"
 	benchLabel    = "bench.baseline.dev/target"
 	metricsPort   = 18080
@@ -153,7 +154,7 @@ func main() {
 	for _, n := range o.sizes {
 		r, err := runSize(context.Background(), o, n)
 		if err != nil {
-			fail(fmt.Errorf("N=%d: %w", n, err))
+			fail(fmt.Errorf("at %d namespaces: %w", n, err))
 		}
 		report.Results = append(report.Results, r)
 		writeReport(o.out, report)
@@ -304,10 +305,10 @@ func benchBaseline() *securityv1alpha1.SecurityBaseline {
 				}}},
 			},
 			RBAC: &securityv1alpha1.RBAC{
-				Roles: []securityv1alpha1.Role{{Name: "app-reader", Rules: []rbacv1.PolicyRule{{
+				Roles: []securityv1alpha1.Role{{Name: roleName, Rules: []rbacv1.PolicyRule{{
 					APIGroups: []string{""}, Resources: []string{"pods", "services", "configmaps"}, Verbs: []string{"get", "list", "watch"}}}}},
 				RoleBindings: []securityv1alpha1.RoleBinding{{Name: "app-readers",
-					RoleRef:  securityv1alpha1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "app-reader"},
+					RoleRef:  securityv1alpha1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: roleName},
 					Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "team-$(NAMESPACE)"}}}},
 				ServiceAccounts: []securityv1alpha1.ServiceAccount{{Name: "secrets-reader"}},
 			},
@@ -532,7 +533,7 @@ func driftLatencies(ctx context.Context, c client.Client, b *securityv1alpha1.Se
 		case 1: // delete a RoleBinding
 			obj = &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-readers"}}
 		case 2: // edit a Role's rules
-			obj = &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-reader"}}
+			obj = &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: roleName}}
 		case 3: // edit a NetworkPolicy's policy types
 			obj = &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: b.Name + desired.AllowSameNamespaceSuffix}}
 		}
@@ -545,7 +546,7 @@ func driftLatencies(ctx context.Context, c client.Client, b *securityv1alpha1.Se
 			o.Rules[0].Verbs = []string{"*"}
 			write = func() error { return c.Update(ctx, o) }
 			restored = func(got client.Object) bool {
-				return got.GetResourceVersion() != rv && slices.Equal(got.(*rbacv1.Role).Rules[0].Verbs, []string{"get", "list", "watch"})
+				return got.GetResourceVersion() != rv && slices.Equal(got.(*rbacv1.Role).Rules[0].Verbs, benchBaseline().Spec.RBAC.Roles[0].Rules[0].Verbs)
 			}
 		case *networkingv1.NetworkPolicy:
 			if i%4 == 3 {
@@ -616,7 +617,7 @@ func operatorWrites(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	total := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -643,7 +644,7 @@ func createUnrelated(ctx context.Context, c client.Client, namespaces []string, 
 		meta := metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("unrelated-%05d", i), Labels: map[string]string{"app": "unrelated"}}
 		var obj client.Object
 		if i%2 == 0 {
-			obj = &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}}}
+			obj = &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}}}
 		} else {
 			obj = &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{"config": strings.Repeat("x", 512)}}
 		}
@@ -685,7 +686,7 @@ func startOperator(o options, kubeconfig, name, qps, burst string) (*operator, e
 		if err != nil {
 			return false, nil
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
@@ -718,7 +719,7 @@ func (op *operator) stop() {
 		_ = op.cmd.Process.Kill()
 		<-op.done
 	}
-	op.log.Close()
+	_ = op.log.Close()
 }
 
 func machine() string {
