@@ -48,19 +48,21 @@ func secretStoreSpec(selectorValue string) securityv1alpha1.SecurityBaselineSpec
 	}
 }
 
-func secretStore(namespace, name string) *unstructured.Unstructured {
+// secretStore is the spec's SecretStore, vault-backend, in a namespace.
+func secretStore(namespace string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(desired.SecretStoreGVK)
 	u.SetNamespace(namespace)
-	u.SetName(name)
+	u.SetName("vault-backend")
 	return u
 }
 
-func secretProviderClass(namespace, name string) *unstructured.Unstructured {
+// secretProviderClass is the spec's SecretProviderClass, app-secrets, in a namespace.
+func secretProviderClass(namespace string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(desired.SecretProviderClassGVK)
 	u.SetNamespace(namespace)
-	u.SetName(name)
+	u.SetName("app-secrets")
 	return u
 }
 
@@ -94,8 +96,8 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 
 		for _, ns := range []string{nsA.Name, nsB.Name} {
-			Eventually(getObject, "60s").WithArguments(secretStore(ns, "vault-backend"), ns, "vault-backend").Should(Succeed())
-			Eventually(getObject, "60s").WithArguments(secretProviderClass(ns, "app-secrets"), ns, "app-secrets").Should(Succeed())
+			Eventually(getObject, "60s").WithArguments(secretStore(ns), ns, "vault-backend").Should(Succeed())
+			Eventually(getObject, "60s").WithArguments(secretProviderClass(ns), ns, "app-secrets").Should(Succeed())
 		}
 		expectReady(name, 2)
 	})
@@ -107,7 +109,7 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		expectReady(name, 2)
 
 		for _, ns := range []string{nsA.Name, nsB.Name} {
-			ss := secretStore(ns, "vault-backend")
+			ss := secretStore(ns)
 			Expect(getObject(ss, ns, "vault-backend")).To(Succeed())
 			Expect(ss.GetLabels()).To(Equal(map[string]string{desired.LabelManagedBy: desired.OperatorName, desired.LabelBaseline: name}))
 			Expect(ss.GetOwnerReferences()).To(ConsistOf(And(HaveField("Name", name), HaveField("UID", b.UID))))
@@ -115,7 +117,7 @@ var _ = Describe("secret store bindings", Ordered, func() {
 			Expect(nestedString(ss.Object, "spec", "provider", "vault", "server")).To(Equal("https://vault.example:8200"))
 			Expect(nestedString(ss.Object, "spec", "provider", "vault", "auth", "kubernetes", "serviceAccountRef", "name")).To(Equal("secrets-reader"))
 
-			spc := secretProviderClass(ns, "app-secrets")
+			spc := secretProviderClass(ns)
 			Expect(getObject(spc, ns, "app-secrets")).To(Succeed())
 			Expect(nestedString(spc.Object, "spec", "provider")).To(Equal("vault"))
 			Expect(nestedString(spc.Object, "spec", "parameters", "roleName")).To(Equal(ns))
@@ -130,19 +132,19 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		createBaseline(name, secretStoreSpec(sel))
 		expectReady(name, 1)
 
-		ss := secretStore(ns.Name, "vault-backend")
+		ss := secretStore(ns.Name)
 		Expect(getObject(ss, ns.Name, "vault-backend")).To(Succeed())
 		Expect(k8sClient.Delete(ctx, ss)).To(Succeed())
-		spc := secretProviderClass(ns.Name, "app-secrets")
+		spc := secretProviderClass(ns.Name)
 		Expect(getObject(spc, ns.Name, "app-secrets")).To(Succeed())
 		Expect(unstructured.SetNestedField(spc.Object, "other-team", "spec", "parameters", "roleName")).To(Succeed())
 		Expect(k8sClient.Update(ctx, spc)).To(Succeed())
 
 		Eventually(func(g Gomega) {
-			restored := secretStore(ns.Name, "vault-backend")
+			restored := secretStore(ns.Name)
 			g.Expect(getObject(restored, ns.Name, "vault-backend")).To(Succeed())
 			g.Expect(restored.GetUID()).NotTo(Equal(ss.GetUID()))
-			got := secretProviderClass(ns.Name, "app-secrets")
+			got := secretProviderClass(ns.Name)
 			g.Expect(getObject(got, ns.Name, "app-secrets")).To(Succeed())
 			g.Expect(nestedString(got.Object, "spec", "parameters", "roleName")).To(Equal(ns.Name))
 		}).Should(Succeed())
@@ -158,15 +160,15 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		expectReady(name, 2)
 		updateBaseline(name, func(s *securityv1alpha1.SecurityBaselineSpec) { s.SecretStores = s.SecretStores[:1] })
 		for _, ns := range []string{nsA.Name, nsB.Name} {
-			Eventually(isNotFound(secretProviderClass(ns, "app-secrets"), ns, "app-secrets")).Should(BeTrue())
-			Expect(getObject(secretStore(ns, "vault-backend"), ns, "vault-backend")).To(Succeed())
+			Eventually(isNotFound(secretProviderClass(ns), ns, "app-secrets")).Should(BeTrue())
+			Expect(getObject(secretStore(ns), ns, "vault-backend")).To(Succeed())
 		}
 		expectReady(name, 2)
 	})
 
 	It("reports a team's own SecretStore of the same name as a Conflict and leaves it alone", func() {
 		ns := newNamespace(sel)
-		own := secretStore(ns.Name, "vault-backend")
+		own := secretStore(ns.Name)
 		Expect(unstructured.SetNestedField(own.Object, map[string]any{"fake": map[string]any{"data": []any{}}}, "spec", "provider")).To(Succeed())
 		Expect(k8sClient.Create(ctx, own)).To(Succeed())
 		name := uniqueName("conflict")
@@ -175,7 +177,7 @@ var _ = Describe("secret store bindings", Ordered, func() {
 			g.Expect(getBaseline(g, name).Status.Drift).To(ConsistOf(
 				driftEntry(ns.Name, "SecretStore", "vault-backend", securityv1alpha1.DriftConflict)))
 		}).Should(Succeed())
-		got := secretStore(ns.Name, "vault-backend")
+		got := secretStore(ns.Name)
 		Expect(getObject(got, ns.Name, "vault-backend")).To(Succeed())
 		Expect(got.GetLabels()).To(BeEmpty())
 		Expect(got.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("provider", HaveKey("fake"))))
@@ -192,7 +194,7 @@ var _ = Describe("secret store bindings", Ordered, func() {
 				driftEntry(ns.Name, "SecretStore", "vault-backend", securityv1alpha1.DriftMissing),
 				driftEntry(ns.Name, "SecretProviderClass", "app-secrets", securityv1alpha1.DriftMissing)))
 		}).Should(Succeed())
-		Expect(isNotFound(secretStore(ns.Name, "vault-backend"), ns.Name, "vault-backend")()).To(BeTrue())
+		Expect(isNotFound(secretStore(ns.Name), ns.Name, "vault-backend")()).To(BeTrue())
 	})
 })
 

@@ -26,6 +26,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -117,13 +118,14 @@ func run(in io.Reader, dir, version, image, channel string) error {
 		return err
 	}
 	for _, o := range extra {
-		group := strings.SplitN(o.GetAPIVersion(), "/", 2)[0]
-		if !strings.Contains(o.GetAPIVersion(), "/") {
+		group, _, grouped := strings.Cut(o.GetAPIVersion(), "/")
+		if !grouped {
 			group = "v1"
 		}
 		file := fmt.Sprintf("%s_%s_%s.yaml", o.GetName(), group, strings.ToLower(o.GetKind()))
 		if o.GetKind() == "CustomResourceDefinition" {
-			file = strings.SplitN(o.GetName(), ".", 2)[1] + "_" + strings.SplitN(o.GetName(), ".", 2)[0] + ".yaml"
+			plural, group, _ := strings.Cut(o.GetName(), ".")
+			file = group + "_" + plural + ".yaml"
 		}
 		o.SetNamespace("")
 		if err := write(filepath.Join(manifests, file), o.Object); err != nil {
@@ -163,7 +165,7 @@ func decode(in io.Reader) ([]*unstructured.Unstructured, error) {
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return objs, nil
 			}
 			return nil, err
