@@ -74,9 +74,6 @@ type SecurityBaselineReconciler struct {
 	watchMu    sync.Mutex
 	// watched holds the optional kinds (secret stores) whose watches have started.
 	watched sync.Map
-	// present remembers, per baseline UID, the objects that existed at the last reconcile, so a
-	// missing object is told apart as drift (deleted) or as new (never created yet).
-	present sync.Map
 	// verdicts holds, per baseline UID, how live objects compared with the spec (a *sync.Map
 	// of desired.Key to *verdict).
 	verdicts sync.Map
@@ -169,36 +166,23 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 	if err != nil {
 		return nil, err
 	}
-	live := p.live
-
-	results := r.convergeNamespaces(ctx, p, targets)
-	wanted := map[desired.Key]bool{}
-	for _, res := range results {
+	for _, res := range r.convergeNamespaces(ctx, p, targets) {
 		obs.add(res)
-		for k := range res.wanted {
-			wanted[k] = true
-		}
 	}
 	if b.Spec.Mode != securityv1alpha1.ModeAudit {
-		obs.errs = append(obs.errs, r.prune(ctx, b, live, wanted, others)...)
-	}
-
-	unresolved := map[desired.Key]bool{}
-	for _, d := range obs.drift {
-		unresolved[desired.Key{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name}] = true
-	}
-	now := make(map[desired.Key]struct{}, len(wanted))
-	for k := range wanted {
-		if _, ok := live[k]; ok || (b.Spec.Mode != securityv1alpha1.ModeAudit && !unresolved[k]) {
-			now[k] = struct{}{}
+		targeted := map[string]bool{}
+		for _, ns := range targets {
+			targeted[ns.Name] = true
 		}
-	}
-	for _, res := range results {
-		if res.namespaceLabelled {
-			now[namespaceKey(res.namespace)] = struct{}{}
+		declared := map[desired.Key]bool{}
+		for _, d := range p.declared {
+			declared[d] = true
 		}
+		wanted := func(k desired.Key) bool {
+			return targeted[k.Namespace] && declared[desired.Key{Kind: k.Kind, Name: k.Name}]
+		}
+		obs.errs = append(obs.errs, r.prune(ctx, p, wanted, others)...)
 	}
-	r.present.Store(b.UID, now)
 	return obs, nil
 }
 
@@ -221,16 +205,16 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 			}
 		}
 	} else {
-		errs = append(errs, r.prune(ctx, b, live, nil, nil)...)
 		namespaces := &corev1.NamespaceList{}
-		if err := r.List(ctx, namespaces); err != nil {
+		if err := r.List(ctx, namespaces, client.UnsafeDisableDeepCopy); err != nil {
 			return err
 		}
+		all := make([]*corev1.Namespace, len(namespaces.Items))
 		for i := range namespaces.Items {
-			if err := r.releasePodSecurityLabels(ctx, b, &namespaces.Items[i]); err != nil {
-				errs = append(errs, err)
-			}
+			all[i] = &namespaces.Items[i]
 		}
+		p := &pass{b: b, live: live, verdicts: &sync.Map{}}
+		errs = append(errs, r.prune(ctx, p, func(desired.Key) bool { return false }, all)...)
 	}
 	if len(errs) > 0 {
 		return kerrors.NewAggregate(errs)
@@ -240,7 +224,6 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	if err := r.Patch(ctx, b, client.MergeFrom(before)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.present.Delete(b.UID)
 	r.written.Delete(b.UID)
 	r.verdicts.Delete(b.UID)
 	forgetMetrics(b.Name)
@@ -271,13 +254,6 @@ func (r *SecurityBaselineReconciler) targetNamespaces(ctx context.Context, b *se
 		}
 	}
 	return targets, others, nil
-}
-
-func (r *SecurityBaselineReconciler) presentBefore(uid types.UID) map[desired.Key]struct{} {
-	if v, ok := r.present.Load(uid); ok {
-		return v.(map[desired.Key]struct{})
-	}
-	return nil
 }
 
 // patchStatus writes the status once, and only when it changed. The merge patch carries the

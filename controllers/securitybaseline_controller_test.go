@@ -290,6 +290,25 @@ var _ = Describe("SecurityBaseline reconciler", func() {
 		expectReady(name, 1)
 	})
 
+	It("finds a user's object of the same name among many new namespaces at once", func() {
+		var namespaces []string
+		for range maxForeignReads + 2 {
+			namespaces = append(namespaces, newNamespace(sel).Name)
+		}
+		users := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "secrets-reader", Namespace: namespaces[3]}}
+		Expect(k8sClient.Create(ctx, users)).To(Succeed())
+		name := uniqueName("many")
+		createBaseline(name, fullSpec(sel))
+		Eventually(func(g Gomega) {
+			b := getBaseline(g, name)
+			g.Expect(b.Status.Drift).To(ConsistOf(driftEntry(namespaces[3], "ServiceAccount", "secrets-reader", securityv1alpha1.DriftConflict)))
+			g.Expect(b.Status.CompliantNamespaces).To(Equal(int32(len(namespaces) - 1)))
+		}).Should(Succeed())
+		got := &corev1.ServiceAccount{}
+		Expect(getObject(got, namespaces[3], "secrets-reader")).To(Succeed())
+		Expect(got.Labels).NotTo(HaveKey(desired.LabelBaseline))
+	})
+
 	It("reports a Pod Security conflict on the baseline created later, keeps the earlier level and never flaps", func() {
 		ns := newNamespace(sel)
 		first, second := uniqueName("first"), uniqueName("second")

@@ -47,10 +47,6 @@ type namespaceResult struct {
 	managed   int
 	// drift lists objects still not as declared; corrected lists objects repaired now.
 	drift, corrected []securityv1alpha1.Drift
-	// wanted are the objects the baseline declares in this namespace.
-	wanted map[desired.Key]bool
-	// namespaceLabelled is true when the Namespace holds the baseline's Pod Security labels.
-	namespaceLabelled bool
 	// errs are transient failures worth a retry with backoff.
 	errs []error
 }
@@ -72,8 +68,6 @@ type pass struct {
 	// foreign maps objects in the way that are not in the cache to the baseline label they
 	// carry ("-" for none); filled only for declared names missing somewhere.
 	foreign map[desired.Key]string
-	// present are the objects that existed at the previous reconcile.
-	present map[desired.Key]struct{}
 	// verdicts remembers how live objects compared with the spec (see verdict).
 	verdicts *sync.Map
 }
@@ -102,6 +96,13 @@ func (p *pass) verdictFor(key desired.Key, live client.Object) *verdict {
 	return nil
 }
 
+// existed tells whether the object was seen before (a verdict of any generation): a missing
+// object that existed was deleted (drift); one that never did is new.
+func (p *pass) existed(key desired.Key) bool {
+	_, ok := p.verdicts.Load(key)
+	return ok
+}
+
 func (p *pass) remember(key desired.Key, resourceVersion string, drift *securityv1alpha1.Drift) {
 	if resourceVersion != "" {
 		p.verdicts.Store(key, &verdict{resourceVersion: resourceVersion, generation: p.b.Generation, drift: drift})
@@ -119,8 +120,7 @@ func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1a
 		return nil, err
 	}
 	verdicts, _ := r.verdicts.LoadOrStore(b.UID, &sync.Map{})
-	p := &pass{b: b, live: live, served: served, present: r.presentBefore(b.UID),
-		verdicts: verdicts.(*sync.Map), foreign: map[desired.Key]string{}}
+	p := &pass{b: b, live: live, served: served, verdicts: verdicts.(*sync.Map), foreign: map[desired.Key]string{}}
 	template, err := desired.ForNamespace(b, "")
 	if err != nil {
 		return nil, err
@@ -130,35 +130,56 @@ func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1a
 			continue
 		}
 		p.declared = append(p.declared, desired.Key{Kind: o.GVK.Kind, Name: o.Name})
-		missing := false
+		var missing []desired.Key
 		for _, ns := range targets {
-			if _, ok := live[desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name}]; !ok {
-				missing = true
-				break
+			key := desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name}
+			if _, ok := live[key]; !ok {
+				missing = append(missing, key)
 			}
 		}
-		if missing {
-			if err := r.findForeign(ctx, o.GVK, o.Name, p.foreign); err != nil {
-				return nil, err
-			}
+		if err := r.findForeign(ctx, o.GVK, o.Name, missing, p.foreign); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
 }
 
-// findForeign lists, metadata only, every object of a kind and name across namespaces.
-func (r *SecurityBaselineReconciler) findForeign(ctx context.Context, gvk schema.GroupVersionKind, name string, into map[desired.Key]string) error {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := r.APIReader.List(ctx, list, client.MatchingFields{"metadata.name": name}); err != nil {
-		return fmt.Errorf("listing %s named %s: %w", gvk.Kind, name, err)
-	}
-	for _, item := range list.Items {
+// maxForeignReads is how many objects of one name findForeign reads one by one; beyond it,
+// one list across namespaces is cheaper.
+const maxForeignReads = 8
+
+// findForeign records, for objects of a kind and name missing from the cache, the baseline label
+// of any object of that name the cache does not hold: metadata only, read one by one when few
+// are missing (drift), listed across namespaces when many are (a new baseline or name).
+func (r *SecurityBaselineReconciler) findForeign(ctx context.Context, gvk schema.GroupVersionKind, name string, missing []desired.Key, into map[desired.Key]string) error {
+	record := func(item *metav1.PartialObjectMetadata) {
 		owner := "-"
 		if item.Labels[desired.LabelManagedBy] == desired.OperatorName && item.Labels[desired.LabelBaseline] != "" {
 			owner = item.Labels[desired.LabelBaseline]
 		}
 		into[desired.Key{Kind: gvk.Kind, Namespace: item.Namespace, Name: item.Name}] = owner
+	}
+	if len(missing) <= maxForeignReads {
+		for _, key := range missing {
+			item := &metav1.PartialObjectMetadata{}
+			item.SetGroupVersionKind(gvk)
+			err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, item)
+			switch {
+			case err == nil:
+				record(item)
+			case !apierrors.IsNotFound(err):
+				return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
+			}
+		}
+		return nil
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := r.APIReader.List(ctx, list, client.MatchingFields{"metadata.name": name}); err != nil {
+		return fmt.Errorf("listing %s named %s: %w", gvk.Kind, name, err)
+	}
+	for i := range list.Items {
+		record(&list.Items[i])
 	}
 	return nil
 }
@@ -188,13 +209,12 @@ func (r *SecurityBaselineReconciler) convergeNamespaces(ctx context.Context, p *
 // verdict at their current resourceVersion are not built or compared again.
 func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *pass, ns *corev1.Namespace) *namespaceResult {
 	b := p.b
-	res := &namespaceResult{namespace: ns.Name, compliant: true, wanted: map[desired.Key]bool{}}
-	r.convergePodSecurity(ctx, b, ns, p.present, res)
+	res := &namespaceResult{namespace: ns.Name, compliant: true}
+	r.convergePodSecurity(ctx, p, ns, res)
 
 	allJudged := true
 	for _, d := range p.declared {
 		key := desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}
-		res.wanted[key] = true
 		res.managed++
 		switch v := p.verdictFor(key, p.live[key]); {
 		case v == nil:
@@ -244,21 +264,27 @@ func declaredCount(b *securityv1alpha1.SecurityBaseline) int {
 // convergePodSecurity keeps the baseline's Pod Security labels on a target Namespace. Another
 // baseline created earlier that set a different level wins: this one reports a Conflict and
 // does not write, so the two never flap. Labels set by anyone else are restored (drift).
-func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	ns *corev1.Namespace, present map[desired.Key]struct{}, res *namespaceResult,
-) {
+func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, p *pass, ns *corev1.Namespace, res *namespaceResult) {
+	b, key := p.b, namespaceKey(ns.Name)
 	want := desired.PodSecurityLabels(b.Spec.PodSecurity)
+	if len(want) > 0 {
+		res.managed++
+	}
+	if v := p.verdictFor(key, ns); v != nil && v.drift == nil {
+		return
+	}
 	manager := desired.FieldManager(b.Name)
 	owned := podSecurityOnly(apply.LabelsOwnedBy(ns.ManagedFields, manager))
 	if len(want) == 0 {
-		if len(owned) > 0 && b.Spec.Mode != securityv1alpha1.ModeAudit {
+		if len(owned) == 0 {
+			p.remember(key, ns.ResourceVersion, nil)
+		} else if b.Spec.Mode != securityv1alpha1.ModeAudit {
 			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
 				res.errs = append(res.errs, err)
 			}
 		}
 		return
 	}
-	res.managed++
 
 	owners := apply.LabelOwners(ns.ManagedFields)
 	var reason securityv1alpha1.DriftReason
@@ -291,9 +317,8 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b 
 			needsApply = true // a mode removed from the spec: release its label
 		}
 	}
-	key := namespaceKey(ns.Name)
 	if !needsApply {
-		res.namespaceLabelled = true
+		p.remember(key, ns.ResourceVersion, nil)
 		return
 	}
 	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name, Reason: reason,
@@ -309,8 +334,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, b 
 		r.reportWriteFailure(b, drift, err, res)
 		return
 	}
-	res.namespaceLabelled = true
-	if _, seen := present[key]; seen && reason != "" {
+	if p.existed(key) && reason != "" {
 		res.corrected = append(res.corrected, drift)
 	}
 }
@@ -422,7 +446,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 	if applied, err := meta.Accessor(o.Apply); err == nil {
 		p.remember(key, applied.GetResourceVersion(), nil)
 	}
-	if _, seen := p.present[key]; seen || drift.Reason == securityv1alpha1.DriftModified {
+	if p.existed(key) || drift.Reason == securityv1alpha1.DriftModified {
 		res.corrected = append(res.corrected, drift)
 	}
 }
@@ -472,23 +496,25 @@ func failureReason(err error) securityv1alpha1.DriftReason {
 // prune deletes the baseline's objects that are no longer wanted (removed from the spec, or in
 // a namespace that left the selection) and takes its Pod Security labels off namespaces that
 // are no longer targeted.
-func (r *SecurityBaselineReconciler) prune(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	live map[desired.Key]client.Object, wanted map[desired.Key]bool, others []*corev1.Namespace,
-) []error {
+func (r *SecurityBaselineReconciler) prune(ctx context.Context, p *pass, wanted func(desired.Key) bool, others []*corev1.Namespace) []error {
 	var errs []error
-	for key, obj := range live {
-		if wanted[key] {
+	for key, obj := range p.live {
+		if wanted(key) {
 			continue
 		}
 		uid := obj.GetUID()
 		if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+			continue
 		}
+		p.verdicts.Delete(key)
 	}
 	for _, ns := range others {
-		if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
+		if err := r.releasePodSecurityLabels(ctx, p.b, ns); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		p.verdicts.Delete(namespaceKey(ns.Name))
 	}
 	return errs
 }

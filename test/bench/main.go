@@ -123,6 +123,7 @@ type options struct {
 	root, controlplane  string
 	manager, out        string
 	keepCluster         bool
+	operatorArgs        []string
 }
 
 func main() {
@@ -140,7 +141,9 @@ func main() {
 	flag.StringVar(&o.manager, "manager", "bin/manager", "The operator binary.")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
 	flag.BoolVar(&o.keepCluster, "keep-cluster", false, "Leave the last cluster running.")
+	operatorArgs := flag.String("operator-args", "", "Extra operator flags, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060).")
 	flag.Parse()
+	o.operatorArgs = strings.Fields(*operatorArgs)
 	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -665,10 +668,12 @@ func startOperator(o options, kubeconfig, name, qps, burst string) (*operator, e
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.manager,
+	args := append([]string{
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
-		"--kube-api-qps", qps, "--kube-api-burst", burst, "--workers", strconv.Itoa(o.workers))
+		"--kube-api-qps", qps, "--kube-api-burst", burst, "--workers", strconv.Itoa(o.workers),
+	}, o.operatorArgs...)
+	cmd := exec.Command(o.manager, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE=securitybaseline-system")
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
