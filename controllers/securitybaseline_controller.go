@@ -74,6 +74,8 @@ type SecurityBaselineReconciler struct {
 	watchMu    sync.Mutex
 	// watched holds the optional kinds (secret stores) whose watches have started.
 	watched sync.Map
+	// states holds, per baseline name, the *baselineState of incremental passes.
+	states sync.Map
 	// verdicts holds, per baseline UID, how live objects compared with the spec (a *sync.Map
 	// of desired.Key to *verdict).
 	verdicts sync.Map
@@ -153,22 +155,26 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 // reconcileNormal runs the phases of a baseline in the order of the spec: find the target
 // namespaces, converge each (Pod Security labels, NetworkPolicies, RBAC, secret stores), then
-// prune what the baseline no longer declares.
+// prune what the baseline no longer declares. After a first full pass, and until the spec
+// changes, a pass looks only at the namespaces whose objects or labels changed since
+// (see baselineState), so one drift event costs one namespace, not N.
 func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (*observation, error) {
+	state := r.stateOf(b.Name)
+	dirty, full := state.begin(b)
 	obs := &observation{}
-	targets, others, err := r.targetNamespaces(ctx, b)
+	targets, others, err := r.targetNamespaces(ctx, b, dirty, full)
 	if err != nil {
+		state.retry(dirty, full)
 		return nil, err
 	}
 	served, missing := r.servedKinds(b)
 	obs.missingKinds = missing
-	p, err := r.newPass(ctx, b, targets, served)
+	p, err := r.newPass(ctx, b, targets, others, served, full)
 	if err != nil {
+		state.retry(dirty, full)
 		return nil, err
 	}
-	for _, res := range r.convergeNamespaces(ctx, p, targets) {
-		obs.add(res)
-	}
+	results := r.convergeNamespaces(ctx, p, targets)
 	if b.Spec.Mode != securityv1alpha1.ModeAudit {
 		targeted := map[string]bool{}
 		for _, ns := range targets {
@@ -183,6 +189,10 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 		}
 		obs.errs = append(obs.errs, r.prune(ctx, p, wanted, others)...)
 	}
+	state.finish(obs, results, dirty, full)
+	if obs.needsRetry() {
+		state.retry(nil, true)
+	}
 	return obs, nil
 }
 
@@ -193,7 +203,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 		return nil
 	}
 	kinds, _ := r.servedKinds(b)
-	live, err := r.liveObjects(ctx, b, kinds)
+	live, err := r.liveObjects(ctx, b, kinds, nil, true)
 	if err != nil {
 		return err
 	}
@@ -225,27 +235,48 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 		return client.IgnoreNotFound(err)
 	}
 	r.written.Delete(b.UID)
+	r.states.Delete(b.Name)
 	r.verdicts.Delete(b.UID)
 	forgetMetrics(b.Name)
 	return nil
 }
 
-// targetNamespaces returns the namespaces the baseline targets now, and the others.
-func (r *SecurityBaselineReconciler) targetNamespaces(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (targets, others []*corev1.Namespace, err error) {
+// targetNamespaces returns the namespaces the baseline targets now, and the others: all of them
+// in a full pass, else only the dirty ones (a namespace that is gone counts as another).
+func (r *SecurityBaselineReconciler) targetNamespaces(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	dirty map[string]bool, full bool,
+) (targets, others []*corev1.Namespace, err error) {
 	selector, err := metav1.LabelSelectorAsSelector(&b.Spec.NamespaceSelector)
 	if err != nil {
 		return nil, nil, err
 	}
 	excluded := sets.New(b.Spec.ExcludeNamespaces...)
-	list := &corev1.NamespaceList{}
-	// Read-only use: the cache's objects are not copied.
-	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, nil, fmt.Errorf("listing namespaces: %w", err)
+	var namespaces []*corev1.Namespace
+	if full {
+		list := &corev1.NamespaceList{}
+		// Read-only use: the cache's objects are not copied.
+		if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, nil, fmt.Errorf("listing namespaces: %w", err)
+		}
+		for i := range list.Items {
+			namespaces = append(namespaces, &list.Items[i])
+		}
+	} else {
+		for name := range dirty {
+			ns := &corev1.Namespace{}
+			if err := r.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+				if !apierrors.IsNotFound(err) {
+					return nil, nil, fmt.Errorf("reading namespace %s: %w", name, err)
+				}
+				ns.Name = name
+				ns.DeletionTimestamp = &metav1.Time{} // gone: nothing to converge
+			}
+			namespaces = append(namespaces, ns)
+		}
 	}
-	for i := range list.Items {
-		ns := &list.Items[i]
+	for _, ns := range namespaces {
 		switch {
-		case !ns.DeletionTimestamp.IsZero():
+		case ns.DeletionTimestamp != nil:
 			// A terminating namespace takes its objects with it; writing there only fails.
 		case r.ProtectedNamespaces.Has(ns.Name) || excluded.Has(ns.Name) || !selector.Matches(labels.Set(ns.Labels)):
 			others = append(others, ns)

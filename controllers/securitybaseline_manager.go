@@ -70,7 +70,7 @@ func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			builder.WithPredicates(namespaceChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles})
 	for _, obj := range []client.Object{&networkingv1.NetworkPolicy{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.ServiceAccount{}} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(baselineOfObject))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.baselineOfObject))
 	}
 	c, err := b.Build(r)
 	if err != nil {
@@ -93,25 +93,16 @@ func (r *SecurityBaselineReconciler) watchOptionalKind(gvk schema.GroupVersionKi
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(gvk)
-	if err := r.controller.Watch(source.Kind(r.cache, client.Object(obj), handler.EnqueueRequestsFromMapFunc(baselineOfObject))); err != nil {
+	if err := r.controller.Watch(source.Kind(r.cache, client.Object(obj), handler.EnqueueRequestsFromMapFunc(r.baselineOfObject))); err != nil {
 		return fmt.Errorf("watching %s: %w", gvk.Kind, err)
 	}
 	r.watched.Store(gvk, true)
 	return nil
 }
 
-// baselineOfObject maps a managed object to its SecurityBaseline through the baseline label.
-func baselineOfObject(_ context.Context, obj client.Object) []reconcile.Request {
-	l := obj.GetLabels()
-	if l[desired.LabelManagedBy] != desired.OperatorName || l[desired.LabelBaseline] == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: l[desired.LabelBaseline]}}}
-}
-
-// baselinesForNamespace maps a Namespace to every SecurityBaseline: whether a namespace joins,
-// leaves or drifts is decided by each baseline's reconcile from the cache.
-func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, _ client.Object) []reconcile.Request {
+// baselinesForNamespace maps a Namespace to every SecurityBaseline, marking the namespace dirty:
+// whether it joins, leaves or drifts is decided by each baseline's reconcile from the cache.
+func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
 	list := &securityv1alpha1.SecurityBaselineList{}
 	if err := r.List(ctx, list); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing SecurityBaselines for a namespace event")
@@ -119,6 +110,7 @@ func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, 
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, b := range list.Items {
+		r.markDirty(b.Name, ns.GetName())
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
 	}
 	return reqs

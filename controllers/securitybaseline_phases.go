@@ -113,9 +113,15 @@ func (p *pass) remember(key desired.Key, resourceVersion string, drift *security
 // names missing from some target namespace, the objects of that name the cache does not hold
 // (one metadata-only list per name, across namespaces, instead of a read per object).
 func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	targets []*corev1.Namespace, served map[schema.GroupVersionKind]bool,
+	targets, others []*corev1.Namespace, served map[schema.GroupVersionKind]bool, full bool,
 ) (*pass, error) {
-	live, err := r.liveObjects(ctx, b, served)
+	var inNamespaces []string
+	if !full {
+		for _, ns := range append(append([]*corev1.Namespace(nil), targets...), others...) {
+			inNamespaces = append(inNamespaces, ns.Name)
+		}
+	}
+	live, err := r.liveObjects(ctx, b, served, inNamespaces, full)
 	if err != nil {
 		return nil, err
 	}
@@ -579,28 +585,40 @@ func crdName(gvk schema.GroupVersionKind) string {
 	return plural + "." + gvk.Group
 }
 
-// liveObjects returns every object of the baseline in the cluster, from the label-filtered cache.
-func (r *SecurityBaselineReconciler) liveObjects(ctx context.Context, b *securityv1alpha1.SecurityBaseline, served map[schema.GroupVersionKind]bool) (map[desired.Key]client.Object, error) {
+// liveObjects returns the baseline's objects in the cluster (all of them, or those in the given
+// namespaces), from the label-filtered cache.
+func (r *SecurityBaselineReconciler) liveObjects(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
+	served map[schema.GroupVersionKind]bool, namespaces []string, all bool,
+) (map[desired.Key]client.Object, error) {
+	scopes := []client.ListOption{client.InNamespace("")}
+	if !all {
+		scopes = scopes[:0]
+		for _, ns := range namespaces {
+			scopes = append(scopes, client.InNamespace(ns))
+		}
+	}
 	live := map[desired.Key]client.Object{}
 	for _, gvk := range desired.ManagedGVKs {
 		if !served[gvk] {
 			continue
 		}
-		list, err := r.newList(gvk)
-		if err != nil {
-			return nil, err
-		}
-		// Read-only use: the cache's objects are not copied.
-		if err := r.List(ctx, list, client.MatchingLabels(desired.Labels(b.Name)), client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return nil, err
-		}
-		for _, item := range items {
-			obj := item.(client.Object)
-			live[desired.Key{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}] = obj
+		for _, scope := range scopes {
+			list, err := r.newList(gvk)
+			if err != nil {
+				return nil, err
+			}
+			// Read-only use: the cache's objects are not copied.
+			if err := r.List(ctx, list, scope, client.MatchingLabels(desired.Labels(b.Name)), client.UnsafeDisableDeepCopy); err != nil {
+				return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+			}
+			items, err := meta.ExtractList(list)
+			if err != nil {
+				return nil, err
+			}
+			for _, item := range items {
+				obj := item.(client.Object)
+				live[desired.Key{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}] = obj
+			}
 		}
 	}
 	return live, nil
