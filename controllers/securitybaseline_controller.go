@@ -103,6 +103,9 @@ type SecurityBaselineReconciler struct {
 func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	b := &securityv1alpha1.SecurityBaseline{}
 	if err := r.Get(ctx, req.NamespacedName, b); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.states.Delete(req.Name) // events of its last deletes may have made one
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// The cache may not hold the last status write yet; this operator is the status' only
