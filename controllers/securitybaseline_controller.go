@@ -120,7 +120,7 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if obs == nil {
 			return
 		}
-		computeStatus(b, obs, metav1Now())
+		computeStatus(b, obs, metav1.Now())
 		r.record(b, obs)
 		if err := r.patchStatus(ctx, before, b); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})

@@ -111,7 +111,7 @@ func (p *pass) remember(key desired.Key, resourceVersion string, drift *security
 
 // newPass reads what a reconcile of b needs: the baseline's live objects and, for declared
 // names missing from some target namespace, the objects of that name the cache does not hold
-// (one metadata-only list per name, across namespaces, instead of a read per object).
+// (see findForeign). A kind whose CRD is missing is left out; the observation reports it.
 func (r *SecurityBaselineReconciler) newPass(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
 	targets, others []*corev1.Namespace, served map[schema.GroupVersionKind]bool, full bool,
 ) (*pass, error) {
@@ -229,9 +229,6 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *p
 			res.reportDrift(*v.drift)
 		}
 	}
-	if len(p.declared) < declaredCount(b) {
-		res.compliant = false // a kind not served: reported once for the baseline as a missing CRD
-	}
 	if allJudged {
 		return res
 	}
@@ -248,23 +245,6 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, p *p
 		}
 	}
 	return res
-}
-
-// declaredCount is the number of objects the baseline declares per namespace.
-func declaredCount(b *securityv1alpha1.SecurityBaseline) int {
-	n := len(b.Spec.SecretStores)
-	if np := b.Spec.NetworkPolicies; np != nil {
-		n += len(np.Policies)
-		for _, on := range []bool{len(np.DefaultDeny) > 0, np.AllowDNS, np.AllowSameNamespace} {
-			if on {
-				n++
-			}
-		}
-	}
-	if rbac := b.Spec.RBAC; rbac != nil {
-		n += len(rbac.Roles) + len(rbac.RoleBindings) + len(rbac.ServiceAccounts)
-	}
-	return n
 }
 
 // convergePodSecurity keeps the baseline's Pod Security labels on a target Namespace. Another
@@ -392,6 +372,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 		return
 	}
 	replace := false
+	var liveMap map[string]any
 	if live == nil {
 		switch owner, found := p.foreign[key]; {
 		case !found:
@@ -405,7 +386,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 			return
 		}
 	} else {
-		liveMap, err := apply.ToMap(live)
+		liveMap, err = apply.ToMap(live)
 		if err != nil {
 			drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
 			res.reportDrift(drift)
@@ -427,7 +408,7 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 			// whether it would be allowed to; its verdict holds until the object changes.
 			if err := r.Apply(ctx, o.Apply, manager, client.ForceOwnership, client.DryRunAll); err != nil {
 				drift.Reason, drift.Message = failureReason(err), "a dry run of the write failed: "+string(apierrors.ReasonForError(err))
-			} else if matchesLive(o.Apply, want, live) {
+			} else if matchesLive(o.Apply, want, liveMap) {
 				p.remember(key, live.GetResourceVersion(), nil)
 				return // the server normalizes the declared value to what is live
 			}
@@ -459,13 +440,9 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, p *pass
 
 // matchesLive tells whether a server's answer (a dry run) holds the live values of every
 // declared field.
-func matchesLive(answer runtime.ApplyConfiguration, declared map[string]any, live client.Object) bool {
+func matchesLive(answer runtime.ApplyConfiguration, declared, live map[string]any) bool {
 	result, err := apply.ToMap(answer)
-	if err != nil {
-		return false
-	}
-	liveMap, err := apply.ToMap(live)
-	return err == nil && apply.Diff(apply.Project(result, declared), liveMap) == ""
+	return err == nil && apply.Diff(apply.Project(result, declared), live) == ""
 }
 
 func conflictMessage(o desired.Object, owner string) string {

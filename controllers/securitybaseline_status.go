@@ -65,8 +65,6 @@ func (o *observation) needsRetry() bool {
 	return len(o.missingKinds) > 0
 }
 
-func metav1Now() metav1.Time { return metav1.Now() }
-
 func driftIdentity(d securityv1alpha1.Drift) string {
 	return d.Namespace + "/" + d.Kind + "/" + d.Name + "/" + string(d.Reason)
 }

@@ -298,11 +298,9 @@ func secretStore(b *securityv1alpha1.SecurityBaseline, namespace string, s secur
 	u.SetName(s.Name)
 	u.SetNamespace(namespace)
 	u.SetLabels(Labels(b.Name))
-	t := true
-	u.SetOwnerReferences([]metav1.OwnerReference{{
-		APIVersion: securityv1alpha1.GroupVersion.String(), Kind: "SecurityBaseline",
-		Name: b.Name, UID: b.UID, Controller: &t, BlockOwnerDeletion: &t,
-	}})
+	ref := metav1.OwnerReference{}
+	mustConvert(ownerReference(b), &ref)
+	u.SetOwnerReferences([]metav1.OwnerReference{ref})
 	if spec != nil {
 		u.Object["spec"] = substituteAll(spec, namespace)
 	}
