@@ -57,9 +57,9 @@ func fullSpec(selectorValue string) securityv1alpha1.SecurityBaselineSpec {
 			AllowSameNamespace: true,
 			Policies: []securityv1alpha1.NetworkPolicy{{
 				Name: "allow-ingress-controller",
-				Spec: networkingv1.NetworkPolicySpec{
+				Spec: securityv1alpha1.NetworkPolicySpec{
 					PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-					Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{
+					Ingress: []securityv1alpha1.NetworkPolicyIngressRule{{From: []securityv1alpha1.NetworkPolicyPeer{{
 						NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "ingress-nginx"}},
 					}}}},
 				},

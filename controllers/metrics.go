@@ -19,9 +19,12 @@ package controllers
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
 )
 
 // baselineLabel is the metric label naming a SecurityBaseline.
@@ -54,9 +57,11 @@ func init() {
 	metrics.Registry.MustRegister(driftCorrections, driftedObjects, matchedNamespaces, compliantNamespaces, managedObjects)
 }
 
-// record publishes an observation as metrics and events.
+// record publishes an observation as metrics and events: one Normal DriftCorrected event per
+// repaired object and one Warning Conflict event per new conflict, each with the object as the
+// event's related object, so events about different objects never fold into one series.
 func (r *SecurityBaselineReconciler) record(b *securityv1alpha1.SecurityBaseline, obs *observation) {
-	if obs.suspended {
+	if obs.suspended || obs.invalidSpec != "" {
 		return
 	}
 	driftCorrections.WithLabelValues(b.Name).Add(float64(len(obs.corrected)))
@@ -65,9 +70,34 @@ func (r *SecurityBaselineReconciler) record(b *securityv1alpha1.SecurityBaseline
 	compliantNamespaces.WithLabelValues(b.Name).Set(float64(obs.compliant))
 	managedObjects.WithLabelValues(b.Name).Set(float64(obs.managed))
 	for _, d := range obs.corrected {
-		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, securityv1alpha1.EventDriftCorrected, "Repair",
+		r.Recorder.Eventf(b, relatedObject(driftKey(d)), corev1.EventTypeNormal, securityv1alpha1.EventDriftCorrected, "Repair",
 			"restored %s %s/%s (%s)", d.Kind, d.Namespace, d.Name, d.Reason)
 	}
+	for _, d := range obs.conflicts {
+		r.Recorder.Eventf(b, relatedObject(driftKey(d)), corev1.EventTypeWarning, securityv1alpha1.EventConflict, "Converge",
+			"%s %s/%s: %s", d.Kind, d.Namespace, d.Name, d.Message)
+	}
+}
+
+func driftKey(d securityv1alpha1.Drift) desired.Key {
+	return desired.Key{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name}
+}
+
+// relatedObject names a managed object (or a Namespace, for its Pod Security labels) as an
+// event's related object.
+func relatedObject(key desired.Key) runtime.Object {
+	obj := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if key.Kind == namespaceKind {
+		obj.Namespace = ""
+		obj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(namespaceKind))
+		return obj
+	}
+	for _, gvk := range desired.ManagedGVKs {
+		if gvk.Kind == key.Kind {
+			obj.SetGroupVersionKind(gvk)
+		}
+	}
+	return obj
 }
 
 // forgetMetrics drops the series of a deleted baseline.

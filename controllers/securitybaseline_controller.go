@@ -19,23 +19,18 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
-	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,16 +38,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
-	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
-	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
 )
 
 // Finalizer holds a SecurityBaseline until its managed objects are deleted or orphaned.
 const Finalizer = "security.baseline.dev/finalizer"
 
-// retryConflictsAfter is how often a baseline with conflicts, forbidden writes or a missing CRD
-// looks again: those clear up through changes the operator does not watch.
-const retryConflictsAfter = 30 * time.Second
+// Requeue intervals for what the operator does not watch.
+const (
+	// retryConflictsAfter: an object in the way of a declared name is not watched (the cache
+	// holds only the operator's objects), so a baseline with conflicts looks again this often.
+	retryConflictsAfter = 5 * time.Second
+	// retryMissingCRDsAfter: a CRD the baseline needs may be installed at any time.
+	retryMissingCRDsAfter = 30 * time.Second
+)
 
 // SecurityBaselineReconciler converges every namespace a SecurityBaseline selects to the
 // baseline, repairs or reports drift, and reports compliance in status, events and metrics.
@@ -71,16 +69,12 @@ type SecurityBaselineReconciler struct {
 
 	controller controller.Controller
 	cache      cache.Cache
-	watchMu    sync.Mutex
-	// watched holds the optional kinds (secret stores) whose watches have started.
+	// watched holds the optional kinds (secret stores) whose watches have started: it only
+	// decides whether to start a watch, never what a reconcile writes.
 	watched sync.Map
-	// states holds, per baseline name, the *baselineState of incremental passes.
-	states sync.Map
-	// verdicts holds, per baseline UID, how live objects compared with the spec (a *sync.Map
-	// of desired.Key to *verdict).
+	watchMu sync.Mutex
+	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
-	// written holds, per baseline UID, the status last written.
-	written sync.Map
 }
 
 // +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;patch
@@ -104,35 +98,28 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	b := &securityv1alpha1.SecurityBaseline{}
 	if err := r.Get(ctx, req.NamespacedName, b); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.states.Delete(req.Name) // events of its last deletes may have made one
+			r.forget(req.Name)
+			forgetMetrics(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	// The cache may not hold the last status write yet; this operator is the status' only
-	// writer, so what it wrote last is the truth to build on (counters, lastDrift).
-	if written, ok := r.written.Load(b.UID); ok {
-		b.Status = *written.(*securityv1alpha1.SecurityBaselineStatus).DeepCopy()
-	}
-	before := b.DeepCopy()
-
 	var obs *observation
 	defer func() {
 		if obs == nil {
 			return
 		}
-		computeStatus(b, obs, metav1.Now())
 		r.record(b, obs)
-		if err := r.patchStatus(ctx, before, b); err != nil {
+		if err := r.patchStatus(ctx, b, obs); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
-			return
 		}
-		r.written.Store(b.UID, b.Status.DeepCopy())
 	}()
 
 	if !b.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, b)
 	}
-	if controllerutil.AddFinalizer(b, Finalizer) {
+	if !controllerutil.ContainsFinalizer(b, Finalizer) {
+		before := b.DeepCopy()
+		controllerutil.AddFinalizer(b, Finalizer)
 		if err := r.Patch(ctx, b, client.MergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
 		}
@@ -141,95 +128,59 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		obs = &observation{suspended: true}
 		return ctrl.Result{}, nil
 	}
-
-	var err error
-	obs, err = r.reconcileNormal(ctx, b)
+	obs, err := r.reconcileNormal(ctx, b)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if len(obs.errs) > 0 {
-		return ctrl.Result{}, kerrors.NewAggregate(obs.errs)
-	}
-	if obs.needsRetry() {
-		return ctrl.Result{RequeueAfter: retryConflictsAfter}, nil
-	}
-	return ctrl.Result{}, nil
+	return obs.result()
 }
 
-// reconcileNormal runs the phases of a baseline in the order of the spec: find the target
-// namespaces, converge each (Pod Security labels, NetworkPolicies, RBAC, secret stores), then
-// prune what the baseline no longer declares. After a first full pass, and until the spec
-// changes, a pass looks only at the namespaces whose objects or labels changed since
-// (see baselineState), so one drift event costs one namespace, not N.
+// reconcileNormal runs the phases of a baseline in the order of the spec: read what the
+// cluster holds (targets, live objects, objects in the way), converge each target namespace
+// (Pod Security labels, NetworkPolicies, RBAC, secret stores), then prune what the baseline
+// no longer declares. Every pass looks at every namespace: what it writes depends on the
+// cluster alone; verdicts only spare the comparison of objects that did not change.
 func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (*observation, error) {
-	state := r.stateOf(b.Name)
-	dirty, full := state.begin(b)
-	obs := &observation{}
-	targets, others, err := r.targetNamespaces(ctx, b, dirty, full)
+	s, err := r.newScope(ctx, b)
+	if invalid := (invalidSpecError{}); errors.As(err, &invalid) {
+		return &observation{invalidSpec: invalid.Error()}, nil
+	}
 	if err != nil {
-		state.retry(dirty, full)
 		return nil, err
 	}
-	served, missing := r.servedKinds(b)
-	obs.missingKinds = missing
-	p, err := r.newPass(ctx, b, targets, others, served, full)
-	if err != nil {
-		state.retry(dirty, full)
-		return nil, err
+	obs := &observation{missingKinds: s.missingKinds}
+	results := make([]*namespaceResult, len(s.targets))
+	workqueue.ParallelizeUntil(ctx, max(r.Workers, 1), len(s.targets), func(i int) {
+		results[i] = r.convergeNamespace(ctx, s, s.targets[i])
+	})
+	for _, res := range results {
+		if res != nil {
+			obs.add(res)
+		}
 	}
-	results := r.convergeNamespaces(ctx, p, targets)
 	if b.Spec.Mode != securityv1alpha1.ModeAudit {
-		targeted := map[string]bool{}
-		for _, ns := range targets {
-			targeted[ns.Name] = true
-		}
-		declared := map[desired.Key]bool{}
-		for _, d := range p.declared {
-			declared[d] = true
-		}
-		wanted := func(k desired.Key) bool {
-			return targeted[k.Namespace] && declared[desired.Key{Kind: k.Kind, Name: k.Name}]
-		}
-		obs.errs = append(obs.errs, r.prune(ctx, p, wanted, others)...)
+		obs.errs = append(obs.errs, r.prune(ctx, s)...)
 	}
-	state.finish(obs, results, dirty, full)
-	if obs.needsRetry() {
-		state.retry(nil, true)
-	}
+	obs.inventory = nextInventory(s, results, obs)
+	s.verdicts.rotate()
 	return obs, nil
 }
 
-// reconcileDelete removes (Delete) or orphans (Orphan) every managed object and Pod Security
-// label, then releases the finalizer.
+// reconcileDelete removes (Delete) or orphans (Orphan) every object and Pod Security label of
+// the baseline, then releases the finalizer.
 func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *securityv1alpha1.SecurityBaseline) error {
 	if !controllerutil.ContainsFinalizer(b, Finalizer) {
 		return nil
 	}
-	kinds, _ := r.servedKinds(b)
-	live, err := r.liveObjects(ctx, b, kinds, nil, true)
-	if err != nil {
+	s := &scope{b: b, converged: sets.New[string]()}
+	if err := r.readTargets(ctx, s); err != nil && !errors.As(err, &invalidSpecError{}) {
 		return err
 	}
-	var errs []error
-	if b.Spec.DeletionPolicy == securityv1alpha1.DeletionPolicyOrphan {
-		for _, obj := range live {
-			if err := r.orphan(ctx, b, obj); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	} else {
-		namespaces := &corev1.NamespaceList{}
-		if err := r.List(ctx, namespaces, client.UnsafeDisableDeepCopy); err != nil {
-			return err
-		}
-		all := make([]*corev1.Namespace, len(namespaces.Items))
-		for i := range namespaces.Items {
-			all[i] = &namespaces.Items[i]
-		}
-		p := &pass{b: b, live: live, verdicts: &sync.Map{}}
-		errs = append(errs, r.prune(ctx, p, func(desired.Key) bool { return false }, all)...)
+	s.served, _ = r.servedKinds(b)
+	if err := r.readLiveObjects(ctx, s); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
+	if errs := r.cleanUp(ctx, s); len(errs) > 0 {
 		return kerrors.NewAggregate(errs)
 	}
 	before := b.DeepCopy()
@@ -237,81 +188,37 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	if err := r.Patch(ctx, b, client.MergeFrom(before)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.written.Delete(b.UID)
-	r.states.Delete(b.Name)
-	r.verdicts.Delete(b.UID)
+	r.forget(b.Name)
 	forgetMetrics(b.Name)
 	return nil
 }
 
-// targetNamespaces returns the namespaces the baseline targets now, and the others: all of them
-// in a full pass, else only the dirty ones (a namespace that is gone counts as another).
-func (r *SecurityBaselineReconciler) targetNamespaces(ctx context.Context, b *securityv1alpha1.SecurityBaseline,
-	dirty map[string]bool, full bool,
-) (targets, others []*corev1.Namespace, err error) {
-	selector, err := metav1.LabelSelectorAsSelector(&b.Spec.NamespaceSelector)
-	if err != nil {
-		return nil, nil, err
-	}
-	excluded := sets.New(b.Spec.ExcludeNamespaces...)
-	var namespaces []*corev1.Namespace
-	if full {
-		list := &corev1.NamespaceList{}
-		// Read-only use: the cache's objects are not copied.
-		if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, nil, fmt.Errorf("listing namespaces: %w", err)
+// patchStatus computes the status from the observation and writes it once, only when it
+// changed, as a merge patch locked on the resourceVersion it was computed from. The cache may
+// lag behind the operator's last status write; then the patch conflicts, and the status is
+// computed again on the baseline read from the API server (counters add up exactly), unless the
+// spec changed meanwhile (the next reconcile reports the new generation).
+func (r *SecurityBaselineReconciler) patchStatus(ctx context.Context, b *securityv1alpha1.SecurityBaseline, obs *observation) error {
+	for attempt := 0; ; attempt++ {
+		before := b.DeepCopy()
+		computeStatus(b, obs, metav1.Now())
+		if equalStatus(before.Status, b.Status) {
+			return nil
 		}
-		for i := range list.Items {
-			namespaces = append(namespaces, &list.Items[i])
+		err := r.Status().Patch(ctx, b, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		if err == nil || apierrors.IsNotFound(err) {
+			return nil
 		}
-	} else {
-		for name := range dirty {
-			ns := &corev1.Namespace{}
-			if err := r.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
-				if !apierrors.IsNotFound(err) {
-					return nil, nil, fmt.Errorf("reading namespace %s: %w", name, err)
-				}
-				ns.Name = name
-				ns.DeletionTimestamp = &metav1.Time{} // gone: nothing to converge
-			}
-			namespaces = append(namespaces, ns)
+		if !apierrors.IsConflict(err) || attempt == 2 {
+			return fmt.Errorf("patching status: %w", err)
 		}
-	}
-	for _, ns := range namespaces {
-		switch {
-		case ns.DeletionTimestamp != nil:
-			// A terminating namespace takes its objects with it; writing there only fails.
-		case r.ProtectedNamespaces.Has(ns.Name) || excluded.Has(ns.Name) || !selector.Matches(labels.Set(ns.Labels)):
-			others = append(others, ns)
-		default:
-			targets = append(targets, ns)
+		fresh := &securityv1alpha1.SecurityBaseline{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(b), fresh); err != nil {
+			return client.IgnoreNotFound(err)
 		}
-	}
-	return targets, others, nil
-}
-
-// patchStatus writes the status once, and only when it changed. The merge patch carries the
-// whole status, empty fields as null, so zero counts are written too and cleared lists go.
-func (r *SecurityBaselineReconciler) patchStatus(ctx context.Context, before, b *securityv1alpha1.SecurityBaseline) error {
-	if equality.Semantic.DeepEqual(before.Status, b.Status) {
-		return nil
-	}
-	status, err := apply.ToMap(b.Status)
-	if err != nil {
-		return err
-	}
-	for field := range reflect.TypeFor[securityv1alpha1.SecurityBaselineStatus]().Fields() {
-		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
-		if _, ok := status[name]; !ok {
-			status[name] = nil
+		if fresh.Generation != b.Generation {
+			return nil
 		}
+		*b = *fresh
 	}
-	patch, err := json.Marshal(map[string]any{"status": status})
-	if err != nil {
-		return err
-	}
-	if err := r.Status().Patch(ctx, b, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patching status: %w", err)
-	}
-	return nil
 }

@@ -70,7 +70,7 @@ func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			builder.WithPredicates(namespaceChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles})
 	for _, obj := range []client.Object{&networkingv1.NetworkPolicy{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.ServiceAccount{}} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.baselineOfObject))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(baselineOfObject))
 	}
 	c, err := b.Build(r)
 	if err != nil {
@@ -81,10 +81,14 @@ func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 }
 
 // watchOptionalKind starts watching a kind served by an optional CRD (SecretStore,
-// SecretProviderClass) the first time a baseline needs it; it fails while the CRD is absent.
+// SecretProviderClass) once discovery says it is served; it fails while the CRD is absent.
+// The watch only brings events: which kinds a reconcile handles is asked of discovery each time.
 func (r *SecurityBaselineReconciler) watchOptionalKind(gvk schema.GroupVersionKind) error {
 	if _, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 		return err
+	}
+	if _, ok := r.watched.Load(gvk); ok {
+		return nil
 	}
 	r.watchMu.Lock()
 	defer r.watchMu.Unlock()
@@ -93,16 +97,25 @@ func (r *SecurityBaselineReconciler) watchOptionalKind(gvk schema.GroupVersionKi
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(gvk)
-	if err := r.controller.Watch(source.Kind(r.cache, client.Object(obj), handler.EnqueueRequestsFromMapFunc(r.baselineOfObject))); err != nil {
+	if err := r.controller.Watch(source.Kind(r.cache, client.Object(obj), handler.EnqueueRequestsFromMapFunc(baselineOfObject))); err != nil {
 		return fmt.Errorf("watching %s: %w", gvk.Kind, err)
 	}
 	r.watched.Store(gvk, true)
 	return nil
 }
 
-// baselinesForNamespace maps a Namespace to every SecurityBaseline, marking the namespace dirty:
-// whether it joins, leaves or drifts is decided by each baseline's reconcile from the cache.
-func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+// baselineOfObject maps an object carrying the baseline label to its SecurityBaseline.
+func baselineOfObject(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[desired.LabelBaseline]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+}
+
+// baselinesForNamespace maps a Namespace to every SecurityBaseline: whether it joins, leaves
+// or drifts is decided by each baseline's reconcile.
+func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, _ client.Object) []reconcile.Request {
 	list := &securityv1alpha1.SecurityBaselineList{}
 	if err := r.List(ctx, list); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing SecurityBaselines for a namespace event")
@@ -110,7 +123,6 @@ func (r *SecurityBaselineReconciler) baselinesForNamespace(ctx context.Context, 
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, b := range list.Items {
-		r.markDirty(b.Name, ns.GetName())
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
 	}
 	return reqs

@@ -20,11 +20,16 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
 )
 
 // maxDriftEntries caps status.drift.
@@ -32,14 +37,21 @@ const maxDriftEntries = 20
 
 // observation is what one reconcile of a baseline found and did.
 type observation struct {
-	suspended                   bool
+	suspended bool
+	// invalidSpec explains a spec the operator cannot act on (Stalled, InvalidSpec).
+	invalidSpec                 string
 	matched, compliant, managed int
-	// drift lists objects still not as declared; corrected lists objects repaired now.
-	drift, corrected []securityv1alpha1.Drift
+	// drift lists objects still not as declared; corrected lists drift repaired now;
+	// conflicts lists conflicts not reported before.
+	drift, corrected, conflicts []securityv1alpha1.Drift
 	// missingKinds are CRDs the baseline declares objects of that the cluster does not serve.
 	missingKinds []string
+	// rejected counts writes the server rejected (Invalid, Forbidden); invalid those it found Invalid.
+	rejected, invalid int
 	// errs are transient failures, retried with backoff.
 	errs []error
+	// inventory is the next status.inventory; nil keeps the current one.
+	inventory []string
 }
 
 func (o *observation) add(res *namespaceResult) {
@@ -50,19 +62,69 @@ func (o *observation) add(res *namespaceResult) {
 	o.managed += res.managed
 	o.drift = append(o.drift, res.drift...)
 	o.corrected = append(o.corrected, res.corrected...)
+	o.conflicts = append(o.conflicts, res.conflicts...)
 	o.errs = append(o.errs, res.errs...)
+	o.rejected += res.rejected
+	o.invalid += res.invalid
 }
 
-// needsRetry is true when progress waits on changes the operator does not watch: an object in
-// the way, a forbidden or failed write, a CRD not installed yet. (Audit drift changes through
-// watched objects only.)
-func (o *observation) needsRetry() bool {
-	for _, d := range o.drift {
-		if d.Reason != securityv1alpha1.DriftMissing && d.Reason != securityv1alpha1.DriftModified {
-			return true
+// result is what the controller does after a reconcile: transient errors back off; what the
+// operator does not watch is looked at again after a while; everything else waits for events.
+func (o *observation) result() (ctrl.Result, error) {
+	if len(o.errs) > 0 {
+		return ctrl.Result{}, kerrors.NewAggregate(o.errs)
+	}
+	after := time.Duration(0)
+	pick := func(d time.Duration) {
+		if after == 0 || d < after {
+			after = d
 		}
 	}
-	return len(o.missingKinds) > 0
+	for _, d := range o.drift {
+		if d.Reason == securityv1alpha1.DriftConflict {
+			pick(retryConflictsAfter)
+			break
+		}
+	}
+	if len(o.missingKinds) > 0 {
+		pick(retryMissingCRDsAfter)
+	}
+	if o.rejected > 0 {
+		pick(rejectedRetryAfter)
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// nextInventory lists the declared objects that every target namespace holds as the
+// baseline's after a pass without transient failures; otherwise the inventory stays.
+func nextInventory(s *scope, results []*namespaceResult, obs *observation) []string {
+	if len(obs.errs) > 0 {
+		return nil
+	}
+	inventory := []string{}
+	for _, d := range s.declared {
+		everywhere := true
+		for _, res := range results {
+			if res == nil || !res.ours[desired.Key{Kind: d.Kind, Namespace: res.namespace, Name: d.Name}] {
+				everywhere = false
+				break
+			}
+		}
+		if everywhere {
+			inventory = append(inventory, inventoryEntry(d.Kind, d.Name))
+		}
+	}
+	if s.b.Spec.PodSecurity != nil {
+		podSecurity := true
+		for _, d := range obs.drift {
+			podSecurity = podSecurity && d.Kind != namespaceKind
+		}
+		if podSecurity {
+			inventory = append(inventory, podSecurityEntry)
+		}
+	}
+	sort.Strings(inventory)
+	return inventory
 }
 
 func driftIdentity(d securityv1alpha1.Drift) string {
@@ -82,6 +144,11 @@ func sortDrift(drift []securityv1alpha1.Drift) {
 	})
 }
 
+// equalStatus tells whether two statuses are the same (a status write would change nothing).
+func equalStatus(a, b securityv1alpha1.SecurityBaselineStatus) bool {
+	return equality.Semantic.DeepEqual(a, b)
+}
+
 // computeStatus sets the baseline's status from an observation. It is pure, and stable: the
 // same observation gives the same status, so an unchanged cluster causes no status write.
 func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now metav1.Time) {
@@ -92,6 +159,15 @@ func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now m
 		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
 		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionStalled)
 		return
+	}
+	if obs.invalidSpec != "" {
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonInvalidSpec, obs.invalidSpec)
+		setCondition(b, securityv1alpha1.ConditionStalled, metav1.ConditionTrue, securityv1alpha1.ReasonInvalidSpec, obs.invalidSpec)
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
+		return
+	}
+	if obs.inventory != nil {
+		st.Inventory = obs.inventory
 	}
 
 	previous := map[string]bool{}
@@ -146,7 +222,7 @@ func driftCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
 	case len(obs.drift) > 0:
 		setCondition(b, securityv1alpha1.ConditionDriftDetected, metav1.ConditionTrue, securityv1alpha1.ReasonDriftFound,
 			fmt.Sprintf("%d objects differ from the spec", len(obs.drift)))
-	case len(obs.corrected) > 0 || (prev != nil && (prev.Status == metav1.ConditionTrue || prev.Reason == securityv1alpha1.ReasonDriftCorrected)):
+	case len(obs.corrected) > 0 || (prev != nil && prev.Reason == securityv1alpha1.ReasonDriftCorrected):
 		setCondition(b, securityv1alpha1.ConditionDriftDetected, metav1.ConditionFalse, securityv1alpha1.ReasonDriftCorrected,
 			fmt.Sprintf("drift was repaired; %d corrections so far", b.Status.DriftCorrections))
 	default:
@@ -187,9 +263,23 @@ func stalledReason(obs *observation) (reason, message string) {
 	case counts[securityv1alpha1.DriftConflict] > 0:
 		return securityv1alpha1.ReasonConflict, fmt.Sprintf("%d objects conflict with objects or labels the baseline does not manage", counts[securityv1alpha1.DriftConflict])
 	case counts[securityv1alpha1.DriftForbidden] > 0:
-		return securityv1alpha1.ReasonForbidden, fmt.Sprintf("%d objects may not be written by the operator", counts[securityv1alpha1.DriftForbidden])
+		return securityv1alpha1.ReasonForbidden, fmt.Sprintf("%d objects may not be written by the operator%s",
+			counts[securityv1alpha1.DriftForbidden], firstMessage(obs.drift, securityv1alpha1.DriftForbidden))
+	case obs.invalid > 0:
+		return securityv1alpha1.ReasonInvalidSpec, fmt.Sprintf("the API server rejected %d objects as invalid%s",
+			obs.invalid, firstMessage(obs.drift, securityv1alpha1.DriftFailed))
 	}
 	return "", ""
+}
+
+// firstMessage quotes the message of the first drift entry of a reason (drift is sorted).
+func firstMessage(drift []securityv1alpha1.Drift, reason securityv1alpha1.DriftReason) string {
+	for _, d := range drift {
+		if d.Reason == reason && d.Message != "" {
+			return ": " + d.Namespace + "/" + d.Name + ": " + d.Message
+		}
+	}
+	return ""
 }
 
 func setCondition(b *securityv1alpha1.SecurityBaseline, condType string, status metav1.ConditionStatus, reason, message string) {

@@ -50,6 +50,9 @@ const (
 	ReasonNoDrift = "NoDrift"
 	// ReasonDriftFound: some object differs from the spec and is not repaired.
 	ReasonDriftFound = "DriftFound"
+	// ReasonInvalidSpec: the spec cannot be acted on, or the API server rejected an object it
+	// declares as invalid; the message quotes the server.
+	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonCRDNotInstalled: a kind the baseline declares (SecretStore, SecretProviderClass)
 	// is not served by the cluster.
 	ReasonCRDNotInstalled = "CRDNotInstalled"

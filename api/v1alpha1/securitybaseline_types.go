@@ -17,10 +17,12 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Mode says whether a baseline repairs drift or only reports it.
@@ -50,6 +52,13 @@ const (
 type PodSecurityLevel string
 
 // SecurityBaselineSpec declares the security baseline every selected namespace must hold.
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, !format.qualifiedName().validate(k).hasValue())",message="namespaceSelector.matchLabels keys must be label keys: an optional DNS subdomain prefix (at most 253 characters) and '/', then a name of at most 63 characters of alphanumerics, '-', '_' and '.' that starts and ends alphanumeric",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, v, size(v) <= 63)",message="namespaceSelector.matchLabels values must be at most 63 characters",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, v, size(v) == 0 || (v.charAt(0) >= 'a' ? v.charAt(0) <= 'z' : (v.charAt(0) >= 'A' ? v.charAt(0) <= 'Z' : (v.charAt(0) >= '0' && v.charAt(0) <= '9'))))",message="namespaceSelector.matchLabels values must start with an alphanumeric character",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, v, size(v) == 0 || (v.charAt(size(v) - 1) >= '0' && v.charAt(size(v) - 1) <= 'z'))",message="namespaceSelector.matchLabels values must end with an alphanumeric character",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, v, size(v) == 0 || !(v.charAt(size(v) - 1) > '9' && v.charAt(size(v) - 1) < 'A'))",message="namespaceSelector.matchLabels values must end with an alphanumeric character",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchLabels) || self.namespaceSelector.matchLabels.all(k, v, size(v) == 0 || !(v.charAt(size(v) - 1) > 'Z' && v.charAt(size(v) - 1) < 'a'))",message="namespaceSelector.matchLabels values must end with an alphanumeric character",fieldPath=".namespaceSelector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, size(e.key) > 0 && size(e.key) <= 317 && (e.key.charAt(0) >= 'a' ? e.key.charAt(0) <= 'z' : (e.key.charAt(0) >= 'A' ? e.key.charAt(0) <= 'Z' : (e.key.charAt(0) >= '0' && e.key.charAt(0) <= '9'))) && (e.key.charAt(size(e.key) - 1) >= 'a' ? e.key.charAt(size(e.key) - 1) <= 'z' : (e.key.charAt(size(e.key) - 1) >= 'A' ? e.key.charAt(size(e.key) - 1) <= 'Z' : (e.key.charAt(size(e.key) - 1) >= '0' && e.key.charAt(size(e.key) - 1) <= '9'))))",message="namespaceSelector.matchExpressions[].key must be a label key: an optional DNS subdomain prefix (at most 253 characters) and '/', then a name of at most 63 characters of alphanumerics, '-', '_' and '.' that starts and ends alphanumeric",fieldPath=".namespaceSelector.matchExpressions"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist",fieldPath=".namespaceSelector.matchExpressions"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, e.operator in ['Exists', 'DoesNotExist'] ? !has(e.values) || size(e.values) == 0 : has(e.values) && size(e.values) > 0)",message="namespaceSelector.matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist",fieldPath=".namespaceSelector.matchExpressions"
 type SecurityBaselineSpec struct {
@@ -167,7 +176,137 @@ type NetworkPolicy struct {
 
 	// spec is a full networking.k8s.io/v1 NetworkPolicySpec.
 	// +required
-	Spec networkingv1.NetworkPolicySpec `json:"spec"`
+	Spec NetworkPolicySpec `json:"spec"`
+}
+
+// NetworkPolicySpec is a networking.k8s.io/v1 NetworkPolicySpec: same fields, same JSON, with
+// bounded lists so that the API server can validate it with CEL.
+type NetworkPolicySpec struct {
+	// podSelector selects the pods to which this NetworkPolicy object applies.
+	// The array of rules is applied to any pods selected by this field. An empty
+	// selector matches all pods in the policy's namespace.
+	// This field is optional. If it is not specified, it defaults to an empty selector.
+	// +optional
+	PodSelector metav1.LabelSelector `json:"podSelector"`
+
+	// ingress is a list of ingress rules to be applied to the selected pods
+	// (networking.k8s.io/v1 NetworkPolicyIngressRule, at most 64).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Ingress []NetworkPolicyIngressRule `json:"ingress,omitempty"`
+
+	// egress is a list of egress rules to be applied to the selected pods
+	// (networking.k8s.io/v1 NetworkPolicyEgressRule, at most 64).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Egress []NetworkPolicyEgressRule `json:"egress,omitempty"`
+
+	// policyTypes is a list of rule types that the NetworkPolicy relates to:
+	// ["Ingress"], ["Egress"], or ["Ingress", "Egress"]. If unset it defaults to Ingress, plus
+	// Egress when the policy has egress rules.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum=Ingress;Egress
+	PolicyTypes []networkingv1.PolicyType `json:"policyTypes,omitempty"`
+}
+
+// NetworkPolicyIngressRule is a networking.k8s.io/v1 NetworkPolicyIngressRule: traffic allowed
+// to the selected pods, matching both ports and from.
+type NetworkPolicyIngressRule struct {
+	// ports is a list of ports which should be made accessible on the pods selected for
+	// this rule. Empty or missing matches all ports.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Ports []NetworkPolicyPort `json:"ports,omitempty"`
+
+	// from is a list of sources which should be able to access the pods selected for this rule.
+	// Empty or missing matches all sources.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	From []NetworkPolicyPeer `json:"from,omitempty"`
+}
+
+// NetworkPolicyEgressRule is a networking.k8s.io/v1 NetworkPolicyEgressRule: traffic allowed
+// out of the selected pods, matching both ports and to.
+type NetworkPolicyEgressRule struct {
+	// ports is a list of destination ports for outgoing traffic. Empty or missing matches
+	// all ports.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Ports []NetworkPolicyPort `json:"ports,omitempty"`
+
+	// to is a list of destinations for outgoing traffic of pods selected for this rule.
+	// Empty or missing matches all destinations.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	To []NetworkPolicyPeer `json:"to,omitempty"`
+}
+
+// NetworkPolicyPort is a networking.k8s.io/v1 NetworkPolicyPort.
+// +kubebuilder:validation:XValidation:rule="!has(self.port) || type(self.port) == string || (self.port >= 1 && self.port <= 65535)",message="port must be a number from 1 to 65535 or a named port",fieldPath=".port"
+// +kubebuilder:validation:XValidation:rule="!has(self.endPort) || (has(self.port) && type(self.port) == int && self.endPort >= self.port)",message="endPort requires a numeric port and must be greater than or equal to port",fieldPath=".endPort"
+type NetworkPolicyPort struct {
+	// protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this field
+	// defaults to TCP.
+	// +optional
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	Protocol *corev1.Protocol `json:"protocol,omitempty"`
+
+	// port on the given protocol: a number or the name of a port on a pod. If not provided,
+	// this matches all port names and numbers.
+	// +optional
+	Port *intstr.IntOrString `json:"port,omitempty"`
+
+	// endPort makes the policy allow the range of ports from port to endPort, inclusive.
+	// It requires a numeric port and must be equal to or greater than port.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	EndPort *int32 `json:"endPort,omitempty"`
+}
+
+// NetworkPolicyPeer is a networking.k8s.io/v1 NetworkPolicyPeer.
+// +kubebuilder:validation:XValidation:rule="has(self.ipBlock) ? !has(self.podSelector) && !has(self.namespaceSelector) : has(self.podSelector) || has(self.namespaceSelector)",message="a peer must set either ipBlock alone, or podSelector and/or namespaceSelector"
+type NetworkPolicyPeer struct {
+	// podSelector is a label selector which selects pods; if present but empty, it selects
+	// all pods (of the namespaces namespaceSelector selects, or of the policy's namespace).
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// namespaceSelector selects namespaces using cluster-scoped labels; if present but empty,
+	// it selects all namespaces.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// ipBlock defines policy on a particular IPBlock. If this field is set then
+	// neither of the other fields can be.
+	// +optional
+	IPBlock *IPBlock `json:"ipBlock,omitempty"`
+}
+
+// IPBlock is a networking.k8s.io/v1 IPBlock: a CIDR, minus the CIDRs in except.
+// +kubebuilder:validation:XValidation:rule="isCIDR(self.cidr)",message="ipBlock.cidr must be a CIDR such as 192.168.1.0/24 or 2001:db8::/64",fieldPath=".cidr"
+type IPBlock struct {
+	// cidr is a string representing the IPBlock, for example "192.168.1.0/24" or "2001:db8::/64".
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	CIDR string `json:"cidr"`
+
+	// except is a list of CIDRs that should not be included within the IPBlock; each must be
+	// inside cidr.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Format=cidr
+	Except []string `json:"except,omitempty"`
 }
 
 // RBAC declares the Roles, RoleBindings and ServiceAccounts of a target namespace.
@@ -207,6 +346,10 @@ type Role struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:XValidation:rule="has(self.verbs) && size(self.verbs) > 0",message="rules[].verbs must list at least one verb",fieldPath=".verbs"
+	// +kubebuilder:validation:items:XValidation:rule="!has(self.nonResourceURLs) || size(self.nonResourceURLs) == 0",message="rules[].nonResourceURLs are not allowed in a namespaced Role",fieldPath=".nonResourceURLs"
+	// +kubebuilder:validation:items:XValidation:rule="has(self.apiGroups) && size(self.apiGroups) > 0",message="rules[].apiGroups must list at least one API group (\"\" is the core group)",fieldPath=".apiGroups"
+	// +kubebuilder:validation:items:XValidation:rule="has(self.resources) && size(self.resources) > 0",message="rules[].resources must list at least one resource",fieldPath=".resources"
 	Rules []rbacv1.PolicyRule `json:"rules,omitempty"`
 }
 
@@ -357,6 +500,16 @@ type SecurityBaselineStatus struct {
 	// +kubebuilder:validation:MaxItems=20
 	Drift []Drift `json:"drift,omitempty"`
 
+	// inventory lists the objects ("Kind/name", and "Namespace/pod-security" for the Pod
+	// Security labels) that every target namespace held as this baseline's at the end of the
+	// last complete pass. A declared object missing from a namespace that holds others of the
+	// baseline counts as drift only when it is listed here; a new object is a rollout.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MaxLength=320
+	Inventory []string `json:"inventory,omitempty"`
+
 	// conditions: Ready, Reconciling, Stalled (kstatus) and DriftDetected.
 	// +optional
 	// +listType=map
@@ -376,6 +529,7 @@ type SecurityBaselineStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is the value of the security.baseline.dev/baseline label"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.networkPolicies) || !has(self.spec.networkPolicies.policies) || self.spec.networkPolicies.policies.all(p, !(p.name.endsWith('-default-deny') && p.name.substring(0, size(p.name) - 13) == self.metadata.name) && !(p.name.endsWith('-allow-dns') && p.name.substring(0, size(p.name) - 10) == self.metadata.name) && !(p.name.endsWith('-allow-same-namespace') && p.name.substring(0, size(p.name) - 21) == self.metadata.name))",message="spec.networkPolicies.policies[].name must not be <metadata.name>-default-deny, <metadata.name>-allow-dns or <metadata.name>-allow-same-namespace: the operator generates NetworkPolicies of these names",fieldPath=".spec.networkPolicies.policies"
 type SecurityBaseline struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -147,23 +147,3 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
-
-// Project keeps, of a full object, only the fields declared in desired (lists whole), so a
-// server's answer compares with the live object on the declared fields alone.
-func Project(full, desired map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, d := range desired {
-		v, ok := full[k]
-		if !ok {
-			continue
-		}
-		if dm, isMap := d.(map[string]any); isMap {
-			if vm, ok := v.(map[string]any); ok {
-				out[k] = Project(vm, dm)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
-}

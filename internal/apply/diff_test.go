@@ -21,7 +21,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
 )
@@ -65,30 +64,4 @@ var _ = Describe("Diff", func() {
 		Entry("identity fields the cache leaves out", `{"apiVersion":"v1","kind":"X","spec":{"a":1}}`, `{"spec":{"a":1}}`, ""),
 		Entry("a type change", `{"spec":{"a":{"b":1}}}`, `{"spec":{"a":"b"}}`, "spec.a"),
 	)
-
-	It("keeps only declared fields when projecting a server's answer", func() {
-		full := obj(`{"metadata":{"name":"a","resourceVersion":"7"},"spec":{"a":1,"b":2,"list":[{"x":1,"y":2}]}}`)
-		Expect(apply.Project(full, obj(`{"metadata":{"name":"a"},"spec":{"a":1,"list":[{"x":1}]}}`))).To(Equal(
-			obj(`{"metadata":{"name":"a"},"spec":{"a":1,"list":[{"x":1,"y":2}]}}`)))
-	})
-})
-
-var _ = Describe("label ownership", func() {
-	entries := []metav1.ManagedFieldsEntry{
-		{Manager: "securitybaseline-operator/a", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:pod-security.kubernetes.io/enforce":{},"f:team":{}}}}`)},
-		{Manager: "kubectl-label", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)},
-		{Manager: "kube-apiserver", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:finalizers":{}}}`)},
-	}
-
-	It("lists every manager of a label", func() {
-		Expect(apply.LabelOwners(entries)).To(Equal(map[string][]string{
-			"pod-security.kubernetes.io/enforce": {"securitybaseline-operator/a"},
-			"team":                               {"securitybaseline-operator/a", "kubectl-label"},
-		}))
-	})
-
-	It("lists the labels one manager owns", func() {
-		Expect(apply.LabelsOwnedBy(entries, "kubectl-label")).To(Equal(map[string]bool{"team": true}))
-		Expect(apply.LabelsOwnedBy(entries, "nobody")).To(BeEmpty())
-	})
 })

@@ -21,6 +21,7 @@ package desired
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -85,6 +86,11 @@ type Object struct {
 	Namespace, Name string
 	// Apply is the Server-Side Apply configuration declaring exactly the baseline's fields.
 	Apply runtime.ApplyConfiguration
+	// Hash is the content hash stamped on the object (SpecHashAnnotation).
+	Hash string
+	// DependsOn lists the objects of the baseline in the same namespace this one must not be
+	// written without (the Role of a RoleBinding, the ServiceAccount of a secret store).
+	DependsOn []Key
 }
 
 // Key identifies an object of a baseline across namespaces and kinds.
@@ -105,32 +111,52 @@ func Labels(baselineName string) map[string]string {
 	return map[string]string{LabelManagedBy: OperatorName, LabelBaseline: baselineName}
 }
 
-// ForNamespace returns every object the baseline requires in namespace, in a stable order.
+// ForNamespace returns every object the baseline requires in namespace, in a stable order,
+// each stamped with its content hash.
 func ForNamespace(b *securityv1alpha1.SecurityBaseline, namespace string) ([]Object, error) {
 	var objs []Object
-	add := func(gvk schema.GroupVersionKind, name string, ac runtime.ApplyConfiguration) {
-		objs = append(objs, Object{GVK: gvk, Namespace: namespace, Name: name, Apply: ac})
+	add := func(gvk schema.GroupVersionKind, name string, ac runtime.ApplyConfiguration) error {
+		hash, err := withSpecHash(ac)
+		if err != nil {
+			return err
+		}
+		o := Object{GVK: gvk, Namespace: namespace, Name: name, Apply: ac, Hash: hash}
+		o.DependsOn = dependencies(b, namespace, o, nil)
+		objs = append(objs, o)
+		return nil
 	}
+	var errs []error
 	for _, np := range networkPolicies(b, namespace) {
-		add(NetworkPolicyGVK, *np.Name, np)
+		errs = append(errs, add(NetworkPolicyGVK, *np.Name, np))
 	}
 	if rbac := b.Spec.RBAC; rbac != nil {
 		for _, r := range rbac.Roles {
-			add(RoleGVK, r.Name, role(b, namespace, r))
+			errs = append(errs, add(RoleGVK, r.Name, role(b, namespace, r)))
 		}
 		for _, rb := range rbac.RoleBindings {
-			add(RoleBindingGVK, rb.Name, roleBinding(b, namespace, rb))
+			errs = append(errs, add(RoleBindingGVK, rb.Name, roleBinding(b, namespace, rb)))
 		}
 		for _, sa := range rbac.ServiceAccounts {
-			add(ServiceAccountGVK, sa.Name, serviceAccount(b, namespace, sa.Name))
+			errs = append(errs, add(ServiceAccountGVK, sa.Name, serviceAccount(b, namespace, sa.Name)))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	for _, s := range b.Spec.SecretStores {
 		u, err := secretStore(b, namespace, s)
 		if err != nil {
 			return nil, err
 		}
-		add(u.GroupVersionKind(), s.Name, client.ApplyConfigurationFromUnstructured(u))
+		spec, _ := u.Object["spec"].(map[string]any)
+		hash, err := unstructuredSpecHash(u)
+		if err != nil {
+			return nil, err
+		}
+		o := Object{GVK: u.GroupVersionKind(), Namespace: namespace, Name: s.Name,
+			Apply: client.ApplyConfigurationFromUnstructured(u), Hash: hash}
+		o.DependsOn = dependencies(b, namespace, o, spec)
+		objs = append(objs, o)
 	}
 	return objs, nil
 }

@@ -89,7 +89,7 @@ var _ = Describe("ForNamespace", func() {
 			desired.Key{"SecretStore", "team-a", "vault"}, desired.Key{"SecretProviderClass", "team-a", "csi"}),
 	)
 
-	It("labels and owns every object, never copying the baseline's own labels or annotations", func() {
+	It("labels, owns and stamps every object with its content hash, never copying the baseline's own labels or annotations", func() {
 		objs, err := desired.ForNamespace(baseline(securityv1alpha1.SecurityBaselineSpec{
 			NetworkPolicies: &securityv1alpha1.NetworkPolicies{AllowDNS: true},
 			RBAC:            &securityv1alpha1.RBAC{ServiceAccounts: []securityv1alpha1.ServiceAccount{{Name: "sa"}}},
@@ -101,12 +101,59 @@ var _ = Describe("ForNamespace", func() {
 			m := asMap(o)
 			Expect(m).To(HaveKeyWithValue("metadata", And(
 				HaveKeyWithValue("labels", Equal(map[string]any{desired.LabelManagedBy: desired.OperatorName, desired.LabelBaseline: "apps"})),
-				Not(HaveKey("annotations")),
+				HaveKeyWithValue("annotations", Equal(map[string]any{desired.SpecHashAnnotation: o.Hash})),
 				HaveKeyWithValue("ownerReferences", ConsistOf(And(
 					HaveKeyWithValue("kind", "SecurityBaseline"), HaveKeyWithValue("name", "apps"),
 					HaveKeyWithValue("uid", "uid-1"), HaveKeyWithValue("controller", true))))),
 			), o.Name)
 		}
+	})
+
+	It("changes an object's hash when, and only when, its declared content changes", func() {
+		spec := func(verbs ...string) securityv1alpha1.SecurityBaselineSpec {
+			return securityv1alpha1.SecurityBaselineSpec{
+				NetworkPolicies: &securityv1alpha1.NetworkPolicies{AllowDNS: true},
+				RBAC: &securityv1alpha1.RBAC{Roles: []securityv1alpha1.Role{{Name: "r", Rules: []rbacv1.PolicyRule{
+					{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs}}}}},
+			}
+		}
+		before, err := desired.ForNamespace(baseline(spec("get")), "team-a")
+		Expect(err).NotTo(HaveOccurred())
+		after, err := desired.ForNamespace(baseline(spec("get", "list")), "team-a")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after[0].Hash).To(Equal(before[0].Hash), "the policy did not change")
+		Expect(after[1].Hash).NotTo(Equal(before[1].Hash), "the role did")
+		other, err := desired.ForNamespace(baseline(spec("get")), "team-b")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(other[1].Hash).NotTo(Equal(before[1].Hash), "objects of other namespaces differ")
+	})
+
+	It("names what a RoleBinding and a secret store depend on", func() {
+		objs, err := desired.ForNamespace(baseline(securityv1alpha1.SecurityBaselineSpec{
+			RBAC: &securityv1alpha1.RBAC{
+				Roles: []securityv1alpha1.Role{{Name: "reader"}},
+				RoleBindings: []securityv1alpha1.RoleBinding{
+					{Name: "to-role", RoleRef: securityv1alpha1.RoleRef{Kind: "Role", Name: "reader"}},
+					{Name: "to-clusterrole", RoleRef: securityv1alpha1.RoleRef{Kind: "ClusterRole", Name: "view"}},
+				},
+				ServiceAccounts: []securityv1alpha1.ServiceAccount{{Name: "sa"}},
+			},
+			SecretStores: []securityv1alpha1.SecretStore{
+				{Name: "vault", ExternalSecrets: &apiextensionsv1.JSON{Raw: []byte(
+					`{"provider":{"vault":{"auth":{"kubernetes":{"serviceAccountRef":{"name":"sa"}}}}}}`)}},
+				{Name: "other", ExternalSecrets: &apiextensionsv1.JSON{Raw: []byte(
+					`{"provider":{"vault":{"auth":{"kubernetes":{"serviceAccountRef":{"name":"not-declared"}}}}}}`)}},
+			},
+		}), "team-a")
+		Expect(err).NotTo(HaveOccurred())
+		deps := map[string][]desired.Key{}
+		for _, o := range objs {
+			deps[o.Name] = o.DependsOn
+		}
+		Expect(deps["to-role"]).To(ConsistOf(desired.Key{Kind: "Role", Namespace: "team-a", Name: "reader"}))
+		Expect(deps["to-clusterrole"]).To(BeEmpty())
+		Expect(deps["vault"]).To(ConsistOf(desired.Key{Kind: "ServiceAccount", Namespace: "team-a", Name: "sa"}))
+		Expect(deps["other"]).To(BeEmpty(), "only ServiceAccounts of the baseline are dependencies")
 	})
 
 	It("builds the DNS and same-namespace policies", func() {

@@ -1,0 +1,379 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
+	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
+)
+
+// namespaceResult is what converging one namespace found and did.
+type namespaceResult struct {
+	namespace string
+	compliant bool
+	managed   int
+	// drift lists objects still not as declared; corrected lists drift repaired now;
+	// conflicts lists conflicts not reported before (one Warning event each).
+	drift, corrected, conflicts []securityv1alpha1.Drift
+	// ours holds the declared objects that are this baseline's in the namespace after the pass.
+	ours map[desired.Key]bool
+	// held maps a declared object that is not the baseline's to why (for dependents).
+	held map[desired.Key]securityv1alpha1.DriftReason
+	// errs are transient failures, retried with backoff.
+	errs []error
+	// rejected counts writes the server rejected (Invalid, Forbidden), invalid those it found
+	// Invalid: no retry until the spec or the object changes, or rejectedRetryAfter passes.
+	rejected, invalid int
+}
+
+func (res *namespaceResult) report(d securityv1alpha1.Drift) {
+	res.compliant = false
+	res.drift = append(res.drift, d)
+	res.held[desired.Key{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name}] = d.Reason
+}
+
+// reportVerdict reports the drift a verdict holds, counting a rejected write as such.
+func (res *namespaceResult) reportVerdict(v *verdict) {
+	res.report(*v.drift)
+	if !v.expires.IsZero() {
+		res.rejected++
+		if v.drift.Reason == securityv1alpha1.DriftFailed {
+			res.invalid++
+		}
+	}
+}
+
+// convergeNamespace brings one namespace to the baseline: its Pod Security labels first, then
+// every declared object in spec order (NetworkPolicies, Roles, RoleBindings, ServiceAccounts,
+// secret stores), so an object's dependencies are decided before it. Objects whose verdict is
+// still valid are not built or compared again.
+func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, s *scope, ns *corev1.Namespace) *namespaceResult {
+	res := &namespaceResult{namespace: ns.Name, compliant: true, managed: len(s.declared),
+		ours: map[desired.Key]bool{}, held: map[desired.Key]securityv1alpha1.DriftReason{}}
+	r.convergePodSecurity(ctx, s, ns, res)
+
+	now := time.Now()
+	if r.reportJudged(s, ns, now, res) {
+		return res
+	}
+	objs, err := desired.ForNamespace(s.b, ns.Name)
+	if err != nil {
+		res.report(securityv1alpha1.Drift{Namespace: ns.Name, Kind: "SecurityBaseline", Name: s.b.Name,
+			Reason: securityv1alpha1.DriftFailed, Message: err.Error()})
+		return res
+	}
+	for _, o := range objs {
+		if s.served[o.GVK] {
+			r.convergeObject(ctx, s, o, res, now)
+		}
+	}
+	return res
+}
+
+// reportJudged reports the declared objects of a namespace from their verdicts when every one
+// has a valid verdict (the common case at rest), and tells whether it did.
+func (r *SecurityBaselineReconciler) reportJudged(s *scope, ns *corev1.Namespace, now time.Time, res *namespaceResult) bool {
+	verdicts := make([]*verdict, 0, len(s.declared))
+	for _, d := range s.declared {
+		key := desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}
+		live := s.owned[key]
+		if live == nil {
+			return false
+		}
+		v := s.verdicts.lookup(key, live.GetUID(), live.GetResourceVersion(), s.b.Generation, now)
+		if v == nil {
+			return false
+		}
+		verdicts = append(verdicts, v)
+	}
+	for i, d := range s.declared {
+		res.ours[desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}] = true
+		if verdicts[i].drift != nil {
+			res.reportVerdict(verdicts[i])
+		}
+	}
+	return true
+}
+
+// convergeObject decides one declared object: the baseline's own is compared and repaired;
+// a name held by an object the baseline does not own is a Conflict, never touched; an object
+// whose dependency is not the baseline's is held back; a missing one is created.
+func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, s *scope, o desired.Object, res *namespaceResult, now time.Time) {
+	key := o.Key()
+	drift := securityv1alpha1.Drift{Namespace: o.Namespace, Kind: o.GVK.Kind, Name: o.Name}
+	if dep, reason := unmetDependency(s, o, res); dep != nil {
+		drift.Reason = reason
+		drift.Message = fmt.Sprintf("held back: it depends on %s %s, which is not this baseline's in this namespace", dep.Kind, dep.Name)
+		if live := s.owned[key]; live != nil && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
+			r.deleteOwned(ctx, live, key, res) // never let it grant or use what another owner controls
+		}
+		r.reportConflict(s, drift, res)
+		return
+	}
+	if live := s.owned[key]; live != nil {
+		res.ours[key] = true
+		if v := s.verdicts.lookup(key, live.GetUID(), live.GetResourceVersion(), s.b.Generation, now); v != nil {
+			if v.drift != nil {
+				res.reportVerdict(v)
+			}
+			return
+		}
+		r.convergeOwned(ctx, s, o, live, drift, res)
+		return
+	}
+	if other := s.inTheWay(key); other != nil {
+		if ownedBy(other, s.b.UID) {
+			if other.GetLabels()[desired.LabelBaseline] == s.b.Name && other.GetAnnotations()[desired.SpecHashAnnotation] == o.Hash {
+				res.ours[key] = true // ours, written moments ago: its watch event brings it to the cache
+				return
+			}
+			// Ours (the ownerReference says so) with its labels taken off: restore them.
+			res.ours[key] = true
+			drift.Reason, drift.Message = securityv1alpha1.DriftModified, "labels differ from the spec"
+			r.write(ctx, s, o, other, drift, changedBySomeoneElse(other, o), res)
+			return
+		}
+		drift.Reason, drift.Message = securityv1alpha1.DriftConflict, conflictMessage(o, other)
+		r.reportConflict(s, drift, res)
+		return
+	}
+	drift.Reason, drift.Message = securityv1alpha1.DriftMissing, "object does not exist"
+	r.write(ctx, s, o, nil, drift, s.wasConverged(key), res)
+}
+
+// convergeOwned compares an object the baseline owns with the spec and repairs it (Enforce) or
+// reports it (Audit). A difference counts as drift only when the object still carries the hash
+// of the current spec: then someone else changed it; otherwise the spec changed (a rollout).
+func (r *SecurityBaselineReconciler) convergeOwned(ctx context.Context, s *scope, o desired.Object, live client.Object,
+	drift securityv1alpha1.Drift, res *namespaceResult,
+) {
+	key := o.Key()
+	want, err := apply.ToMap(o.Apply)
+	if err == nil {
+		var liveMap map[string]any
+		if liveMap, err = apply.ToMap(live); err == nil {
+			drift.Message = ""
+			if path := apply.Diff(want, liveMap); path != "" {
+				drift.Message = "field " + path + " differs from the spec"
+			}
+		}
+	}
+	if err != nil {
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
+		res.report(drift)
+		return
+	}
+	replace := roleRefChanged(o, live)
+	if drift.Message == "" && !replace {
+		s.verdicts.record(key, verdict{uid: live.GetUID(), resourceVersion: live.GetResourceVersion(), generation: s.b.Generation})
+		return
+	}
+	drift.Reason = securityv1alpha1.DriftModified
+	if replace {
+		drift.Message = "roleRef differs from the spec"
+	}
+	isDrift := changedBySomeoneElse(live, o)
+	if s.b.Spec.Mode == securityv1alpha1.ModeAudit {
+		res.report(drift)
+		s.verdicts.record(key, verdict{uid: live.GetUID(), resourceVersion: live.GetResourceVersion(), generation: s.b.Generation, drift: &drift})
+		return
+	}
+	if replace {
+		// roleRef is immutable: the RoleBinding is replaced, whatever else changed with it.
+		if !r.deleteOwned(ctx, live, key, res) {
+			return
+		}
+		r.write(ctx, s, o, nil, drift, isDrift, res)
+		return
+	}
+	r.write(ctx, s, o, live, drift, isDrift, res)
+}
+
+// changedBySomeoneElse tells whether a difference between the baseline's own object and the
+// spec is drift: the object still carries the hash of the current spec (or someone removed
+// the hash, which the operator always writes). A hash of another spec means the operator wrote
+// it for an earlier generation: updating it is a rollout.
+func changedBySomeoneElse(live client.Object, o desired.Object) bool {
+	hash := live.GetAnnotations()[desired.SpecHashAnnotation]
+	return hash == "" || hash == o.Hash
+}
+
+// roleRefChanged tells whether a live RoleBinding grants another role than the declared one.
+func roleRefChanged(o desired.Object, live client.Object) bool {
+	rb, ok := live.(*rbacv1.RoleBinding)
+	if !ok || o.GVK != desired.RoleBindingGVK {
+		return false
+	}
+	u, err := o.Unstructured()
+	if err != nil {
+		return false
+	}
+	want := rbacv1.RoleRef{}
+	want.APIGroup, _, _ = unstructured.NestedString(u.Object, "roleRef", "apiGroup")
+	want.Kind, _, _ = unstructured.NestedString(u.Object, "roleRef", "kind")
+	want.Name, _, _ = unstructured.NestedString(u.Object, "roleRef", "name")
+	return want != rb.RoleRef
+}
+
+// write creates a missing object (live nil), or applies the declared fields to the baseline's
+// own object under an optimistic lock on the resourceVersion it was judged at, so nothing
+// written in between, by anyone, is overwritten. drift is what Audit would report; isDrift says
+// whether a success repairs drift (counted, evented) or rolls out the spec.
+func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desired.Object, live client.Object,
+	drift securityv1alpha1.Drift, isDrift bool, res *namespaceResult,
+) {
+	key := o.Key()
+	if s.b.Spec.Mode == securityv1alpha1.ModeAudit {
+		res.report(drift)
+		return
+	}
+	uid, resourceVersion := types.UID(""), ""
+	if live != nil {
+		uid, resourceVersion = live.GetUID(), live.GetResourceVersion()
+	}
+	if v := s.verdicts.lookup(key, uid, resourceVersion, s.b.Generation, time.Now()); v != nil && v.drift != nil {
+		res.reportVerdict(v)
+		return
+	}
+	u, err := o.Unstructured()
+	if err != nil {
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
+		res.report(drift)
+		return
+	}
+	manager := client.FieldOwner(desired.FieldManager(s.b.Name))
+	if live == nil {
+		err = r.Create(ctx, u, manager)
+	} else {
+		u.SetResourceVersion(resourceVersion)
+		err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), manager, client.ForceOwnership)
+	}
+	if err != nil {
+		r.writeFailed(s, key, uid, resourceVersion, drift, err, res)
+		return
+	}
+	res.ours[key] = true
+	s.verdicts.record(key, verdict{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), generation: s.b.Generation})
+	if isDrift {
+		res.corrected = append(res.corrected, drift)
+	}
+}
+
+// writeFailed sorts a failed write: another object took the name (Conflict); the server
+// rejected the object or an admission policy denied it (permanent until something changes:
+// stalled, its verdict kept for a while); anything else is retried with backoff.
+func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid types.UID, resourceVersion string,
+	drift securityv1alpha1.Drift, err error, res *namespaceResult,
+) {
+	message := err.Error()
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		message = status.Status().Message
+	}
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		drift.Reason, drift.Message = securityv1alpha1.DriftConflict,
+			fmt.Sprintf("a %s named %s was created by someone else", key.Kind, key.Name)
+		r.reportConflict(s, drift, res)
+		return
+	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+		// The object changed (or went) since the cache showed it: judge it again.
+		res.errs = append(res.errs, fmt.Errorf("writing %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: the object changed meanwhile; retrying"
+		res.report(drift)
+		return
+	case apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err):
+		drift.Reason = securityv1alpha1.DriftFailed
+		if apierrors.IsForbidden(err) {
+			drift.Reason = securityv1alpha1.DriftForbidden
+		}
+		drift.Message = "write rejected: " + message
+		res.rejected++
+		if drift.Reason == securityv1alpha1.DriftFailed {
+			res.invalid++
+		}
+		s.verdicts.record(key, verdict{uid: uid, resourceVersion: resourceVersion, generation: s.b.Generation,
+			drift: &drift, expires: time.Now().Add(rejectedRetryAfter)})
+	default:
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: "+string(apierrors.ReasonForError(err))
+		res.errs = append(res.errs, fmt.Errorf("writing %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+	}
+	res.report(drift)
+	r.Recorder.Eventf(s.b, relatedObject(key), corev1.EventTypeWarning, securityv1alpha1.EventApplyFailed, "Apply",
+		"%s %s/%s: %s", drift.Kind, drift.Namespace, drift.Name, drift.Message)
+}
+
+// unmetDependency returns the object o depends on when it is not the baseline's in o's
+// namespace, and the reason to report o with: in Enforce, a dependency is met once written in
+// this pass; in Audit, a missing dependency would be created, so only one in the way counts.
+func unmetDependency(s *scope, o desired.Object, res *namespaceResult) (*desired.Key, securityv1alpha1.DriftReason) {
+	for i := range o.DependsOn {
+		dep := o.DependsOn[i]
+		if res.ours[dep] {
+			continue
+		}
+		reason, held := res.held[dep]
+		if !held {
+			continue
+		}
+		if s.b.Spec.Mode == securityv1alpha1.ModeAudit && reason == securityv1alpha1.DriftMissing {
+			continue
+		}
+		return &dep, reason
+	}
+	return nil, ""
+}
+
+// reportConflict reports an object the baseline may not write, with one Warning event the
+// first time (a conflict the last status did not list).
+func (r *SecurityBaselineReconciler) reportConflict(s *scope, drift securityv1alpha1.Drift, res *namespaceResult) {
+	res.report(drift)
+	if id := driftIdentity(drift); s.verdicts.firstSeen(id) && !s.reported.Has(id) {
+		res.conflicts = append(res.conflicts, drift)
+	}
+}
+
+// deleteOwned deletes an object of the baseline, only if it is still the one judged (UID).
+func (r *SecurityBaselineReconciler) deleteOwned(ctx context.Context, live client.Object, key desired.Key, res *namespaceResult) bool {
+	uid := live.GetUID()
+	if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		res.errs = append(res.errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+		return false
+	}
+	return true
+}
+
+func conflictMessage(o desired.Object, other client.Object) string {
+	if owner := other.GetLabels()[desired.LabelBaseline]; owner != "" && other.GetLabels()[desired.LabelManagedBy] == desired.OperatorName {
+		return fmt.Sprintf("a %s named %s exists that this baseline does not own (labelled for SecurityBaseline %s, no ownerReference to this one)",
+			o.GVK.Kind, o.Name, owner)
+	}
+	return fmt.Sprintf("a %s named %s exists and is not managed by this baseline", o.GVK.Kind, o.Name)
+}

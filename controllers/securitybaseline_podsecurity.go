@@ -1,0 +1,192 @@
+/*
+Copyright 2026 The securitybaseline-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
+	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
+)
+
+// namespaceKind names a Namespace in drift entries (its Pod Security labels).
+const namespaceKind = "Namespace"
+
+func namespaceKey(ns string) desired.Key {
+	return desired.Key{Kind: namespaceKind, Namespace: ns, Name: ns}
+}
+
+// convergePodSecurity keeps the baseline's Pod Security labels on a target Namespace. When a
+// baseline created earlier also selects the namespace and sets a different level, this one
+// reports a Conflict and does not write, so the two never flap. A label someone else changed or
+// removed is restored (drift); one the baseline wrote for an earlier spec is updated (rollout).
+func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s *scope, ns *corev1.Namespace, res *namespaceResult) {
+	b, key := s.b, namespaceKey(ns.Name)
+	manager := desired.FieldManager(b.Name)
+	want := desired.PodSecurityLabels(b.Spec.PodSecurity)
+	if len(want) == 0 {
+		if b.Spec.Mode != securityv1alpha1.ModeAudit {
+			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
+				res.errs = append(res.errs, err)
+			}
+		}
+		return
+	}
+	res.managed++
+	if v := s.verdicts.lookup(key, ns.UID, ns.ResourceVersion, b.Generation, time.Now()); v != nil && v.drift == nil {
+		return
+	}
+	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name}
+	if label, peer := earlierPeerSetting(s, ns, want); peer != "" {
+		drift.Reason = securityv1alpha1.DriftConflict
+		drift.Message = fmt.Sprintf("label %s is set to %q by SecurityBaseline %s, created earlier", label, ns.Labels[label], peer)
+		r.reportConflict(s, drift, res)
+		return
+	}
+	owned, err := ownedLabels(ns, manager)
+	if err != nil {
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
+		res.report(drift)
+		return
+	}
+	needsApply, isDrift := false, false
+	var changed []string
+	for _, k := range sortedKeys(want) {
+		current, has := ns.Labels[k]
+		_, ours := owned[k]
+		needsApply = needsApply || !ours
+		if has && current == want[k] {
+			continue
+		}
+		needsApply = true
+		changed = append(changed, k)
+		if !has {
+			drift.Reason = securityv1alpha1.DriftMissing
+			isDrift = isDrift || s.inventory.Has(podSecurityEntry) && s.converged.Has(ns.Name)
+		} else {
+			if drift.Reason == "" {
+				drift.Reason = securityv1alpha1.DriftModified
+			}
+			isDrift = isDrift || !ours // someone else set another value
+		}
+	}
+	for k := range owned {
+		_, wanted := want[k]
+		needsApply = needsApply || !wanted // a mode removed from the spec: release its label
+	}
+	if !needsApply {
+		s.verdicts.record(key, verdict{uid: ns.UID, resourceVersion: ns.ResourceVersion, generation: b.Generation})
+		return
+	}
+	drift.Message = "Pod Security labels differ from the spec: " + strings.Join(changed, ", ")
+	if b.Spec.Mode == securityv1alpha1.ModeAudit {
+		if drift.Reason != "" {
+			res.report(drift)
+		}
+		return
+	}
+	if err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, want), client.FieldOwner(manager), client.ForceOwnership); err != nil {
+		r.writeFailed(s, key, ns.UID, ns.ResourceVersion, drift, err, res)
+		return
+	}
+	if isDrift && drift.Reason != "" {
+		res.corrected = append(res.corrected, drift)
+	}
+}
+
+// earlierPeerSetting returns a Pod Security label of want that a baseline created before this
+// one, and selecting the namespace too, sets to another value, and that baseline's name. It is
+// decided from the baselines themselves, not from who wrote the label, so a namespace created
+// after both baselines gets the earlier one's level at once.
+func earlierPeerSetting(s *scope, ns *corev1.Namespace, want map[string]string) (label, peer string) {
+	for _, p := range s.peers {
+		if !createdBefore(p, s.b) || slices.Contains(p.Spec.ExcludeNamespaces, ns.Name) {
+			continue
+		}
+		selector, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
+		if err != nil || !selector.Matches(labels.Set(ns.Labels)) {
+			continue
+		}
+		theirs := desired.PodSecurityLabels(p.Spec.PodSecurity)
+		for _, k := range sortedKeys(want) {
+			if v, ok := theirs[k]; ok && v != want[k] {
+				return k, p.Name
+			}
+		}
+	}
+	return "", ""
+}
+
+// createdBefore orders baselines by creation, then by name.
+func createdBefore(a, b *securityv1alpha1.SecurityBaseline) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// ownedLabels returns the Pod Security labels a field manager owns on a Namespace, as
+// client-go's apply-configuration extraction reads them from managedFields.
+func ownedLabels(ns *corev1.Namespace, manager string) (map[string]string, error) {
+	if !hasFieldManager(ns, manager) {
+		return nil, nil
+	}
+	ac, err := corev1ac.ExtractNamespace(ns, manager)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Pod Security labels of namespace %s: %w", ns.Name, err)
+	}
+	owned := map[string]string{}
+	for k, v := range ac.Labels {
+		if strings.HasPrefix(k, desired.PodSecurityLabelPrefix) {
+			owned[k] = v
+		}
+	}
+	return owned, nil
+}
+
+// releasePodSecurityLabels takes the baseline's Pod Security labels off a Namespace: applying
+// no labels with the baseline's field manager removes the labels only it owns.
+func (r *SecurityBaselineReconciler) releasePodSecurityLabels(ctx context.Context, b *securityv1alpha1.SecurityBaseline, ns *corev1.Namespace) error {
+	manager := desired.FieldManager(b.Name)
+	if !hasFieldManager(ns, manager) {
+		return nil
+	}
+	if err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, nil), client.FieldOwner(manager), client.ForceOwnership); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("releasing Pod Security labels of namespace %s: %w", ns.Name, err)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
