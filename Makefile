@@ -77,6 +77,10 @@ cluster-up: controlplane ## Start a persistent local control plane (etcd, kube-a
 cluster-down: ## Stop the local control plane started by cluster-up.
 	CONTROLPLANE_DIR=$(CONTROLPLANE_DIR) hack/local-cluster.sh down
 
+.PHONY: test-chaos
+test-chaos: build controlplane ## Kill the operator and kube-apiserver during a rollout, then check the exact result (CHAOS_ARGS="-n 1000 -k 20").
+	go run ./test/chaos -controlplane $(CONTROLPLANE_DIR) $(CHAOS_ARGS)
+
 .PHONY: bench
 bench: build controlplane ## Scale benchmark on a fresh local control plane (BENCH_ARGS="-n 100,1000,5000").
 	go run ./test/bench $(BENCH_ARGS)

@@ -17,10 +17,13 @@ limitations under the License.
 package controllers
 
 import (
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -28,6 +31,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 )
@@ -146,3 +151,85 @@ func driftEntry(namespace, kind, name string, reason securityv1alpha1.DriftReaso
 }
 
 func jsonObject(raw string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(raw)} }
+
+// baselineEvents lists the events.k8s.io events of a reason on the named SecurityBaseline.
+func baselineEvents(g Gomega, name, reason string) []eventsv1.Event {
+	list := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(ctx, list)).To(Succeed())
+	var found []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "SecurityBaseline" && e.Regarding.Name == name && e.Reason == reason {
+			found = append(found, e)
+		}
+	}
+	return found
+}
+
+// relatedTo matches an event whose related object is the given one.
+func relatedTo(kind, namespace, name string) types.GomegaMatcher {
+	return HaveField("Related", HaveValue(And(HaveField("Kind", kind), HaveField("Namespace", namespace), HaveField("Name", name))))
+}
+
+// setNamespaceLabel sets (value != "") or removes a label of a namespace, retrying on conflicts.
+func setNamespaceLabel(name, key, value string) {
+	GinkgoHelper()
+	Eventually(func() error {
+		ns := &corev1.Namespace{}
+		if err := getObject(ns, "", name); err != nil {
+			return err
+		}
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		if value == "" {
+			delete(ns.Labels, key)
+		} else {
+			ns.Labels[key] = value
+		}
+		return k8sClient.Update(ctx, ns)
+	}).Should(Succeed())
+}
+
+// reconcileCount reads controller-runtime's controller_runtime_reconcile_total of the
+// securitybaseline controller for one result (success, error, requeue, requeue_after).
+func reconcileCount(result string) float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["controller"] == "securitybaseline" && labels["result"] == result {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// installSecretStoreCRDs installs the External Secrets and Secrets Store CSI CRDs (idempotent).
+func installSecretStoreCRDs() {
+	GinkgoHelper()
+	_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join("..", "test", "testdata", "crds")}, ErrorIfPathMissing: true,
+	})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// noDriftAccounted expects a baseline to have counted no drift: no corrections, no lastDrift,
+// DriftDetected False with reason NoDrift and no DriftCorrected event.
+func noDriftAccounted(g Gomega, name string) {
+	b := getBaseline(g, name)
+	g.Expect(b.Status.DriftCorrections).To(BeZero(), "driftCorrections")
+	g.Expect(b.Status.LastDrift).To(BeNil(), "lastDrift")
+	g.Expect(condition(b, securityv1alpha1.ConditionDriftDetected)).To(And(
+		HaveField("Status", metav1.ConditionFalse), HaveField("Reason", securityv1alpha1.ReasonNoDrift)))
+	g.Expect(baselineEvents(g, name, securityv1alpha1.EventDriftCorrected)).To(BeEmpty(), "DriftCorrected events")
+}

@@ -183,6 +183,28 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		Expect(got.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("provider", HaveKey("fake"))))
 	})
 
+	It("removes a field the spec no longer declares from the stores it created, without counting drift", func() {
+		ns := newNamespace(sel)
+		name := uniqueName("rollout")
+		createBaseline(name, secretStoreSpec(sel))
+		expectReady(name, 1)
+		Expect(nestedString(getStore(ns.Name).Object, "spec", "provider", "vault", "path")).To(Equal("secret"))
+
+		By("the spec no longer setting the Vault path")
+		updateBaseline(name, func(s *securityv1alpha1.SecurityBaselineSpec) {
+			s.SecretStores[0].ExternalSecrets = jsonObject(`{"provider":{"vault":{
+				"server":"https://vault.example:8200","version":"v2",
+				"auth":{"kubernetes":{"mountPath":"kubernetes","role":"$(NAMESPACE)",
+					"serviceAccountRef":{"name":"secrets-reader"}}}}}}`)
+		})
+		Eventually(func(g Gomega) {
+			_, found, _ := unstructured.NestedString(getStore(ns.Name).Object, "spec", "provider", "vault", "path")
+			g.Expect(found).To(BeFalse(), "the store holds what the spec says, not a leftover of the first write")
+		}).Should(Succeed())
+		expectReady(name, 1)
+		Expect(getBaseline(Default, name).Status.DriftCorrections).To(BeZero(), "a rollout is not drift")
+	})
+
 	It("in Audit mode reports missing stores and writes none", func() {
 		ns := newNamespace(sel)
 		name := uniqueName("audit")
@@ -197,6 +219,14 @@ var _ = Describe("secret store bindings", Ordered, func() {
 		Expect(isNotFound(secretStore(ns.Name), ns.Name, "vault-backend")()).To(BeTrue())
 	})
 })
+
+// getStore reads the spec's SecretStore, vault-backend, of a namespace from the API server.
+func getStore(namespace string) *unstructured.Unstructured {
+	GinkgoHelper()
+	u := secretStore(namespace)
+	Expect(getObject(u, namespace, "vault-backend")).To(Succeed())
+	return u
+}
 
 // nestedString reads a string field of an unstructured object ("" when absent).
 func nestedString(obj map[string]any, fields ...string) string {

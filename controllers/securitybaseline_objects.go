@@ -18,15 +18,12 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
@@ -213,16 +210,18 @@ func (r *SecurityBaselineReconciler) convergeOwned(ctx context.Context, s *scope
 		r.write(ctx, s, o, nil, drift, isDrift, res)
 		return
 	}
+	if !isDrift {
+		// A rollout may stop declaring a field the operator set when it created the object.
+		upgraded, err := r.upgradeCreateOwnership(ctx, o, live, desired.FieldManager(s.b.Name))
+		if err != nil {
+			res.errs = append(res.errs, err)
+			drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: the object changed meanwhile; retrying"
+			res.report(drift)
+			return
+		}
+		live = upgraded
+	}
 	r.write(ctx, s, o, live, drift, isDrift, res)
-}
-
-// changedBySomeoneElse tells whether a difference between the baseline's own object and the
-// spec is drift: the object still carries the hash of the current spec (or someone removed
-// the hash, which the operator always writes). A hash of another spec means the operator wrote
-// it for an earlier generation: updating it is a rollout.
-func changedBySomeoneElse(live client.Object, o desired.Object) bool {
-	hash := live.GetAnnotations()[desired.SpecHashAnnotation]
-	return hash == "" || hash == o.Hash
 }
 
 // roleRefChanged tells whether a live RoleBinding grants another role than the declared one.
@@ -240,94 +239,6 @@ func roleRefChanged(o desired.Object, live client.Object) bool {
 	want.Kind, _, _ = unstructured.NestedString(u.Object, "roleRef", "kind")
 	want.Name, _, _ = unstructured.NestedString(u.Object, "roleRef", "name")
 	return want != rb.RoleRef
-}
-
-// write creates a missing object (live nil), or applies the declared fields to the baseline's
-// own object under an optimistic lock on the resourceVersion it was judged at, so nothing
-// written in between, by anyone, is overwritten. drift is what Audit would report; isDrift says
-// whether a success repairs drift (counted, evented) or rolls out the spec.
-func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desired.Object, live client.Object,
-	drift securityv1alpha1.Drift, isDrift bool, res *namespaceResult,
-) {
-	key := o.Key()
-	if s.b.Spec.Mode == securityv1alpha1.ModeAudit {
-		res.report(drift)
-		return
-	}
-	uid, resourceVersion := types.UID(""), ""
-	if live != nil {
-		uid, resourceVersion = live.GetUID(), live.GetResourceVersion()
-	}
-	if v := s.verdicts.lookup(key, uid, resourceVersion, s.b.Generation, time.Now()); v != nil && v.drift != nil {
-		res.reportVerdict(v)
-		return
-	}
-	u, err := o.Unstructured()
-	if err != nil {
-		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, err.Error()
-		res.report(drift)
-		return
-	}
-	manager := client.FieldOwner(desired.FieldManager(s.b.Name))
-	if live == nil {
-		err = r.Create(ctx, u, manager)
-	} else {
-		u.SetResourceVersion(resourceVersion)
-		err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), manager, client.ForceOwnership)
-	}
-	if err != nil {
-		r.writeFailed(s, key, uid, resourceVersion, drift, err, res)
-		return
-	}
-	res.ours[key] = true
-	s.verdicts.record(key, verdict{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), generation: s.b.Generation})
-	if isDrift {
-		res.corrected = append(res.corrected, drift)
-	}
-}
-
-// writeFailed sorts a failed write: another object took the name (Conflict); the server
-// rejected the object or an admission policy denied it (permanent until something changes:
-// stalled, its verdict kept for a while); anything else is retried with backoff.
-func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid types.UID, resourceVersion string,
-	drift securityv1alpha1.Drift, err error, res *namespaceResult,
-) {
-	message := err.Error()
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		message = status.Status().Message
-	}
-	switch {
-	case apierrors.IsAlreadyExists(err):
-		drift.Reason, drift.Message = securityv1alpha1.DriftConflict,
-			fmt.Sprintf("a %s named %s was created by someone else", key.Kind, key.Name)
-		r.reportConflict(s, drift, res)
-		return
-	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-		// The object changed (or went) since the cache showed it: judge it again.
-		res.errs = append(res.errs, fmt.Errorf("writing %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
-		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: the object changed meanwhile; retrying"
-		res.report(drift)
-		return
-	case apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err):
-		drift.Reason = securityv1alpha1.DriftFailed
-		if apierrors.IsForbidden(err) {
-			drift.Reason = securityv1alpha1.DriftForbidden
-		}
-		drift.Message = "write rejected: " + message
-		res.rejected++
-		if drift.Reason == securityv1alpha1.DriftFailed {
-			res.invalid++
-		}
-		s.verdicts.record(key, verdict{uid: uid, resourceVersion: resourceVersion, generation: s.b.Generation,
-			drift: &drift, expires: time.Now().Add(rejectedRetryAfter)})
-	default:
-		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: "+string(apierrors.ReasonForError(err))
-		res.errs = append(res.errs, fmt.Errorf("writing %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
-	}
-	res.report(drift)
-	r.Recorder.Eventf(s.b, relatedObject(key), corev1.EventTypeWarning, securityv1alpha1.EventApplyFailed, "Apply",
-		"%s %s/%s: %s", drift.Kind, drift.Namespace, drift.Name, drift.Message)
 }
 
 // unmetDependency returns the object o depends on when it is not the baseline's in o's
@@ -358,16 +269,6 @@ func (r *SecurityBaselineReconciler) reportConflict(s *scope, drift securityv1al
 	if id := driftIdentity(drift); s.verdicts.firstSeen(id) && !s.reported.Has(id) {
 		res.conflicts = append(res.conflicts, drift)
 	}
-}
-
-// deleteOwned deletes an object of the baseline, only if it is still the one judged (UID).
-func (r *SecurityBaselineReconciler) deleteOwned(ctx context.Context, live client.Object, key desired.Key, res *namespaceResult) bool {
-	uid := live.GetUID()
-	if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-		res.errs = append(res.errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
-		return false
-	}
-	return true
 }
 
 func conflictMessage(o desired.Object, other client.Object) string {

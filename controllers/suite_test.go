@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -77,11 +78,24 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 
+	stopManager = startManager()
+})
+
+// stopManager stops the running manager and waits until it has stopped.
+var stopManager func()
+
+// startManager starts a manager with a fresh reconciler and cache, as a new operator process
+// would, and returns the function that stops it (cancels its context and waits for Start to
+// return).
+func startManager() (stop func()) {
+	GinkgoHelper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(),
 		Client:  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		// Every restart registers the controller name again.
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	reconciler := &SecurityBaselineReconciler{
@@ -93,13 +107,34 @@ var _ = BeforeSuite(func() {
 		Workers:             4,
 	}
 	Expect(reconciler.SetupWithManager(mgr, 4)).To(Succeed())
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
 	}()
-})
+	return func() {
+		mgrCancel()
+		<-done
+	}
+}
+
+// restartManager stops the manager, runs meanwhile (changes made while no operator runs), and
+// starts a fresh one, also when meanwhile fails.
+func restartManager(meanwhile func()) {
+	GinkgoHelper()
+	stopManager()
+	defer func() { stopManager = startManager() }()
+	if meanwhile != nil {
+		meanwhile()
+	}
+}
 
 var _ = AfterSuite(func() {
+	if stopManager != nil {
+		stopManager()
+	}
 	cancel()
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
