@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -293,13 +294,14 @@ func (r *SecurityBaselineReconciler) podSecurityPeers(ctx context.Context, b *se
 }
 
 // servedKinds returns the managed kinds the cluster serves now, asked of discovery (the
-// RESTMapper), and the CRDs the baseline declares objects of that it does not serve. A served
-// optional kind is also watched, so its objects' changes reach the baseline.
+// RESTMapper) on every pass for each optional kind the baseline declares or held, and the CRDs
+// the baseline declares objects of that the cluster does not serve. A served optional kind is
+// also watched, so its objects' changes reach the baseline.
 func (r *SecurityBaselineReconciler) servedKinds(b *securityv1alpha1.SecurityBaseline) (map[schema.GroupVersionKind]bool, []string) {
 	served := map[schema.GroupVersionKind]bool{
 		desired.NetworkPolicyGVK: true, desired.RoleGVK: true, desired.RoleBindingGVK: true, desired.ServiceAccountGVK: true,
 	}
-	declared := map[schema.GroupVersionKind]bool{}
+	declared, held := map[schema.GroupVersionKind]bool{}, map[schema.GroupVersionKind]bool{}
 	for _, s := range b.Spec.SecretStores {
 		if s.CSI != nil {
 			declared[desired.SecretProviderClassGVK] = true
@@ -307,8 +309,21 @@ func (r *SecurityBaselineReconciler) servedKinds(b *securityv1alpha1.SecurityBas
 			declared[desired.SecretStoreGVK] = true
 		}
 	}
+	// Objects of a kind no longer declared may still exist: the inventory (status) says which
+	// kinds the baseline held at its last complete pass, and a watched kind is served anyway.
+	for _, entry := range b.Status.Inventory {
+		kind, _, _ := strings.Cut(entry, "/")
+		for _, gvk := range []schema.GroupVersionKind{desired.SecretStoreGVK, desired.SecretProviderClassGVK} {
+			if gvk.Kind == kind {
+				held[gvk] = true
+			}
+		}
+	}
 	var missing []string
 	for _, gvk := range []schema.GroupVersionKind{desired.SecretStoreGVK, desired.SecretProviderClassGVK} {
+		if _, watched := r.watched.Load(gvk); !watched && !declared[gvk] && !held[gvk] {
+			continue // not asked of discovery: a cluster without the CRD costs no request per pass
+		}
 		if err := r.watchOptionalKind(gvk); err != nil {
 			if declared[gvk] {
 				missing = append(missing, crdName(gvk))
