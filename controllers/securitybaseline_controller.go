@@ -27,8 +27,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -75,6 +77,8 @@ type SecurityBaselineReconciler struct {
 	watchMu sync.Mutex
 	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
+	// indexers are the cache's indexers of the built-in managed kinds, by baseline label.
+	indexers map[schema.GroupVersionKind]toolscache.Indexer
 }
 
 // +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;patch
@@ -159,7 +163,13 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 		}
 	}
 	if b.Spec.Mode != securityv1alpha1.ModeAudit {
-		obs.errs = append(obs.errs, r.prune(ctx, s)...)
+		settled := sets.New[string]()
+		for _, res := range results {
+			if res != nil && res.settled {
+				settled.Insert(res.namespace)
+			}
+		}
+		obs.errs = append(obs.errs, r.prune(ctx, s, settled)...)
 	}
 	obs.inventory = nextInventory(s, results, obs)
 	s.verdicts.rotate()

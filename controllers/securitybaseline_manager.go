@@ -63,6 +63,9 @@ func CacheOptions() cache.Options {
 // manage (mapped back through the baseline label) and Namespaces (label changes).
 func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	r.cache = mgr.GetCache()
+	if err := r.indexByBaseline(context.Background(), mgr); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("securitybaseline").
 		For(&securityv1alpha1.SecurityBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -48,6 +48,9 @@ type namespaceResult struct {
 	// rejected counts writes the server rejected (Invalid, Forbidden), invalid those it found
 	// Invalid: no retry until the spec or the object changes, or rejectedRetryAfter passes.
 	rejected, invalid int
+	// complete: every declared object is the baseline's; settled: the namespace verdict held
+	// (exactly the declared objects, all as declared); wrote: this pass wrote in the namespace.
+	complete, settled, wrote bool
 }
 
 func (res *namespaceResult) report(d securityv1alpha1.Drift) {
@@ -74,9 +77,21 @@ func (res *namespaceResult) reportVerdict(v *verdict) {
 func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, s *scope, ns *corev1.Namespace) *namespaceResult {
 	res := &namespaceResult{namespace: ns.Name, compliant: true, managed: len(s.declared),
 		ours: map[desired.Key]bool{}, held: map[desired.Key]securityv1alpha1.DriftReason{}}
-	r.convergePodSecurity(ctx, s, ns, res)
-
 	now := time.Now()
+	passKey, stamp := s.namespaceStamp(ns)
+	if s.verdicts.lookup(passKey, ns.UID, stamp, s.b.Generation, now) != nil {
+		if len(s.podSecurity) > 0 {
+			res.managed++ // the Namespace's Pod Security labels
+		}
+		res.complete, res.settled = true, true
+		return res
+	}
+	defer func() {
+		if res.compliant && !res.wrote && len(res.errs) == 0 && res.complete && !s.holdsUndeclared(ns.Name) {
+			s.verdicts.record(passKey, verdict{uid: ns.UID, resourceVersion: stamp, generation: s.b.Generation})
+		}
+	}()
+	r.convergePodSecurity(ctx, s, ns, res)
 	if r.reportJudged(s, ns, now, res) {
 		return res
 	}
@@ -86,9 +101,11 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, s *s
 			Reason: securityv1alpha1.DriftFailed, Message: err.Error()})
 		return res
 	}
+	res.complete = true
 	for _, o := range objs {
 		if s.served[o.GVK] {
 			r.convergeObject(ctx, s, o, res, now)
+			res.complete = res.complete && res.ours[o.Key()]
 		}
 	}
 	return res
@@ -100,7 +117,7 @@ func (r *SecurityBaselineReconciler) reportJudged(s *scope, ns *corev1.Namespace
 	verdicts := make([]*verdict, 0, len(s.declared))
 	for _, d := range s.declared {
 		key := desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}
-		live := s.owned[key]
+		live := s.ownedObject(key)
 		if live == nil {
 			return false
 		}
@@ -110,10 +127,10 @@ func (r *SecurityBaselineReconciler) reportJudged(s *scope, ns *corev1.Namespace
 		}
 		verdicts = append(verdicts, v)
 	}
-	for i, d := range s.declared {
-		res.ours[desired.Key{Kind: d.Kind, Namespace: ns.Name, Name: d.Name}] = true
-		if verdicts[i].drift != nil {
-			res.reportVerdict(verdicts[i])
+	res.complete = true
+	for _, v := range verdicts {
+		if v.drift != nil {
+			res.reportVerdict(v)
 		}
 	}
 	return true
@@ -128,13 +145,13 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, s *scop
 	if dep, reason := unmetDependency(s, o, res); dep != nil {
 		drift.Reason = reason
 		drift.Message = fmt.Sprintf("held back: it depends on %s %s, which is not this baseline's in this namespace", dep.Kind, dep.Name)
-		if live := s.owned[key]; live != nil && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
+		if live := s.ownedObject(key); live != nil && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
 			r.deleteOwned(ctx, live, key, res) // never let it grant or use what another owner controls
 		}
 		r.reportConflict(s, drift, res)
 		return
 	}
-	if live := s.owned[key]; live != nil {
+	if live := s.ownedObject(key); live != nil {
 		res.ours[key] = true
 		if v := s.verdicts.lookup(key, live.GetUID(), live.GetResourceVersion(), s.b.Generation, now); v != nil {
 			if v.drift != nil {

@@ -48,9 +48,10 @@ func namespaceKey(ns string) desired.Key {
 func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s *scope, ns *corev1.Namespace, res *namespaceResult) {
 	b, key := s.b, namespaceKey(ns.Name)
 	manager := desired.FieldManager(b.Name)
-	want := desired.PodSecurityLabels(b.Spec.PodSecurity)
+	want := s.podSecurity
 	if len(want) == 0 {
-		if b.Spec.Mode != securityv1alpha1.ModeAudit {
+		if b.Spec.Mode != securityv1alpha1.ModeAudit && hasFieldManager(ns, manager) {
+			res.wrote = true
 			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
 				res.errs = append(res.errs, err)
 			}
@@ -110,6 +111,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 		}
 		return
 	}
+	res.wrote = true
 	if err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, want), client.FieldOwner(manager), client.ForceOwnership); err != nil {
 		r.writeFailed(s, key, ns.UID, ns.ResourceVersion, drift, err, res)
 		return

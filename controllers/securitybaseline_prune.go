@@ -33,20 +33,27 @@ import (
 // prune deletes the baseline's own objects that are no longer wanted (removed from the spec, or
 // in a namespace that left the selection) and takes its Pod Security labels off namespaces it
 // no longer targets. Only objects with a controller ownerReference to the baseline's UID are
-// ever deleted; a failed delete is returned, so it is retried with backoff.
-func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope) []error {
+// ever deleted; a failed delete is returned, so it is retried with backoff. Settled namespaces
+// (a valid namespace verdict: exactly the declared objects) hold nothing to prune.
+func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settled sets.Set[string]) []error {
 	targeted := sets.New[string]()
 	for _, ns := range s.targets {
 		targeted.Insert(ns.Name)
 	}
 	declared := sets.New[desired.Key](s.declared...)
 	var errs []error
-	for key, obj := range s.owned {
-		if targeted.Has(key.Namespace) && declared.Has(desired.Key{Kind: key.Kind, Name: key.Name}) {
+	for namespace, n := range s.live {
+		if settled.Has(namespace) {
 			continue
 		}
-		if err := r.deleteIfOwned(ctx, obj, key); err != nil {
-			errs = append(errs, err)
+		for _, o := range n.objects {
+			key := desired.Key{Kind: o.kind, Namespace: namespace, Name: o.obj.GetName()}
+			if !o.owned || targeted.Has(namespace) && declared.Has(desired.Key{Kind: o.kind, Name: key.Name}) {
+				continue
+			}
+			if err := r.deleteIfOwned(ctx, o.obj, key); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for _, ns := range s.others {
@@ -72,15 +79,20 @@ func (r *SecurityBaselineReconciler) deleteIfOwned(ctx context.Context, obj clie
 func (r *SecurityBaselineReconciler) cleanUp(ctx context.Context, s *scope) []error {
 	var errs []error
 	orphan := s.b.Spec.DeletionPolicy == securityv1alpha1.DeletionPolicyOrphan
-	for key, obj := range s.owned {
-		var err error
-		if orphan {
-			err = r.orphan(ctx, s.b, obj)
-		} else {
-			err = r.deleteIfOwned(ctx, obj, key)
-		}
-		if err != nil {
-			errs = append(errs, err)
+	for namespace, n := range s.live {
+		for _, o := range n.objects {
+			if !o.owned {
+				continue
+			}
+			var err error
+			if orphan {
+				err = r.orphan(ctx, s.b, o.obj)
+			} else {
+				err = r.deleteIfOwned(ctx, o.obj, desired.Key{Kind: o.kind, Namespace: namespace, Name: o.obj.GetName()})
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if orphan {

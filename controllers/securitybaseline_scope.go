@@ -19,12 +19,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -49,21 +49,25 @@ type scope struct {
 	// missingKinds are the CRDs of kinds the baseline declares that the cluster does not serve.
 	served       map[schema.GroupVersionKind]bool
 	missingKinds []string
-	// owned holds the objects with a controller ownerReference to this baseline's UID. labelled
-	// holds objects with the baseline's label that it does not own: a user's copy, or an orphan
-	// of an earlier baseline of the same name. Both come from the label-filtered cache.
-	owned, labelled map[desired.Key]client.Object
+	// live holds, per namespace, the objects with the baseline's label from the cache: those with
+	// a controller ownerReference to the baseline's UID are its own; the others (a user's copy,
+	// an orphan of an earlier baseline of the same name) are not.
+	live map[string]*namespaceObjects
 	// unlisted holds, for declared objects missing from the cache, the object of that name the
 	// API server has (metadata only): another owner's, or ours with its labels removed.
 	unlisted map[desired.Key]*metav1.PartialObjectMetadata
-	// declared are the kinds and names the baseline declares in every target namespace.
-	declared []desired.Key
+	// declared are the kinds and names the baseline declares in every target namespace;
+	// declaredHash hashes them (with the served kinds, they decide what a namespace holds).
+	declared     []desired.Key
+	declaredHash uint64
 	// inventory lists the declared objects ("Kind/name") every target namespace held at the end
 	// of an earlier pass (status.inventory): only those can have been deleted by someone else.
 	inventory sets.Set[string]
 	// converged holds the namespaces that hold some object or label of this baseline: the
 	// evidence that a namespace was converged before, so a missing object there is drift.
 	converged sets.Set[string]
+	// podSecurity are the Pod Security labels the baseline sets on its target namespaces.
+	podSecurity map[string]string
 	// peers are the other baselines that set Pod Security labels (for who came first).
 	peers []*securityv1alpha1.SecurityBaseline
 	// reported holds the drift entries the last status listed ("namespace/Kind/name/reason").
@@ -95,6 +99,8 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 		converged: sets.New[string](),
 		reported:  sets.New[string](),
 		verdicts:  r.verdictsFor(b),
+		// podSecurity is read-only once built: the namespace workers share it.
+		podSecurity: desired.PodSecurityLabels(b.Spec.PodSecurity),
 	}
 	for _, d := range b.Status.Drift {
 		s.reported.Insert(driftIdentity(d))
@@ -119,7 +125,7 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 		var missing []desired.Key
 		for _, ns := range s.targets {
 			key := desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name}
-			if s.owned[key] == nil && s.labelled[key] == nil {
+			if _, found := s.live[ns.Name].find(key.Kind, key.Name); !found {
 				missing = append(missing, key)
 			}
 		}
@@ -127,6 +133,11 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 			return nil, err
 		}
 	}
+	h := fnv.New64a()
+	for _, d := range s.declared {
+		_, _ = h.Write([]byte(d.Kind + "/" + d.Name + "\x00"))
+	}
+	s.declaredHash = h.Sum64()
 	if b.Spec.PodSecurity != nil {
 		if s.peers, err = r.podSecurityPeers(ctx, b); err != nil {
 			return nil, err
@@ -163,41 +174,6 @@ func (r *SecurityBaselineReconciler) readTargets(ctx context.Context, s *scope) 
 		}
 	}
 	sort.Slice(s.targets, func(i, j int) bool { return s.targets[i].Name < s.targets[j].Name })
-	return nil
-}
-
-// readLiveObjects lists the objects carrying the baseline's label, of every served kind (not
-// only the declared ones: a kind removed from the spec still has objects to prune), from the
-// label-filtered cache, and splits them by ownership.
-func (r *SecurityBaselineReconciler) readLiveObjects(ctx context.Context, s *scope) error {
-	s.owned, s.labelled = map[desired.Key]client.Object{}, map[desired.Key]client.Object{}
-	for _, gvk := range desired.ManagedGVKs {
-		if !s.served[gvk] {
-			continue
-		}
-		list, err := r.newList(gvk)
-		if err != nil {
-			return err
-		}
-		// Read-only use: the cache's objects are not copied.
-		if err := r.List(ctx, list, client.MatchingLabels{desired.LabelBaseline: s.b.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("listing %s: %w", gvk.Kind, err)
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return err
-		}
-		for _, item := range items {
-			obj := item.(client.Object)
-			key := desired.Key{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
-			if ownedBy(obj, s.b.UID) {
-				s.owned[key] = obj
-				s.converged.Insert(key.Namespace)
-			} else {
-				s.labelled[key] = obj
-			}
-		}
-	}
 	return nil
 }
 
@@ -262,7 +238,7 @@ func (r *SecurityBaselineReconciler) readUnlisted(ctx context.Context, gvk schem
 // inTheWay returns the object holding a declared name that the baseline does not hold through
 // its cache: a labelled object it does not own, or one only the API server listed.
 func (s *scope) inTheWay(key desired.Key) client.Object {
-	if obj := s.labelled[key]; obj != nil {
+	if obj := s.labelledObject(key); obj != nil {
 		return obj
 	}
 	if obj := s.unlisted[key]; obj != nil {

@@ -105,7 +105,7 @@ func nextInventory(s *scope, results []*namespaceResult, obs *observation) []str
 	for _, d := range s.declared {
 		everywhere := true
 		for _, res := range results {
-			if res == nil || !res.ours[desired.Key{Kind: d.Kind, Namespace: res.namespace, Name: d.Name}] {
+			if res == nil || !res.complete && !res.ours[desired.Key{Kind: d.Kind, Namespace: res.namespace, Name: d.Name}] {
 				everywhere = false
 				break
 			}

@@ -104,7 +104,7 @@ func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desi
 		r.writeFailed(s, key, uid, resourceVersion, drift, err, res)
 		return
 	}
-	res.ours[key] = true
+	res.ours[key], res.wrote = true, true
 	s.verdicts.record(key, verdict{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), generation: s.b.Generation})
 	if isDrift {
 		res.corrected = append(res.corrected, drift)
@@ -158,6 +158,7 @@ func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid 
 // deleteOwned deletes an object of the baseline, only if it is still the one judged (UID).
 func (r *SecurityBaselineReconciler) deleteOwned(ctx context.Context, live client.Object, key desired.Key, res *namespaceResult) bool {
 	uid := live.GetUID()
+	res.wrote = true
 	if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 		res.errs = append(res.errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
 		return false
