@@ -77,8 +77,10 @@ type SecurityBaselineReconciler struct {
 	watchMu sync.Mutex
 	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
-	// indexers are the cache's indexers of the built-in managed kinds, by baseline label.
-	indexers map[schema.GroupVersionKind]toolscache.Indexer
+	// indexers are the cache's indexers of the built-in managed kinds, by baseline label, and
+	// namespaces the cache's store of Namespaces: both read-only views of the cache.
+	indexers   map[schema.GroupVersionKind]toolscache.Indexer
+	namespaces toolscache.Indexer
 }
 
 // +kubebuilder:rbac:groups=security.baseline.dev,resources=securitybaselines,verbs=get;list;watch;patch

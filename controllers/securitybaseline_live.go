@@ -19,7 +19,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -67,7 +66,39 @@ func (r *SecurityBaselineReconciler) indexByBaseline(ctx context.Context, mgr ct
 			r.indexers[gvk] = withIndexer.GetIndexer()
 		}
 	}
+	informer, err := mgr.GetCache().GetInformer(ctx, &corev1.Namespace{})
+	if err != nil {
+		return err
+	}
+	if withIndexer, ok := informer.(interface{ GetIndexer() toolscache.Indexer }); ok {
+		r.namespaces = withIndexer.GetIndexer()
+	}
 	return nil
+}
+
+// listNamespaces returns the cached Namespaces, read-only: straight from the informer's store
+// (no copies), or with a list when the cache does not expose it.
+func (r *SecurityBaselineReconciler) listNamespaces(ctx context.Context) ([]*corev1.Namespace, error) {
+	if r.namespaces != nil {
+		items := r.namespaces.List()
+		namespaces := make([]*corev1.Namespace, 0, len(items))
+		for _, item := range items {
+			if ns, ok := item.(*corev1.Namespace); ok {
+				namespaces = append(namespaces, ns)
+			}
+		}
+		return namespaces, nil
+	}
+	list := &corev1.NamespaceList{}
+	// Read-only use: the cache's objects are not copied.
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w", err)
+	}
+	namespaces := make([]*corev1.Namespace, len(list.Items))
+	for i := range list.Items {
+		namespaces[i] = &list.Items[i]
+	}
+	return namespaces, nil
 }
 
 // liveObject is an object carrying the baseline's label, as the cache holds it (read-only).
@@ -97,18 +128,24 @@ func (n *namespaceObjects) find(kind, name string) (liveObject, bool) {
 }
 
 // fingerprintOf hashes what identifies an object's state: kind, name, UID, resourceVersion and
-// whether the baseline owns it.
+// whether the baseline owns it (FNV-1a, without allocating).
 func fingerprintOf(o liveObject) uint64 {
-	h := fnv.New64a()
-	owned := "-"
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h *= prime // a zero byte between fields
+	}
+	add(o.kind)
+	add(o.obj.GetName())
+	add(string(o.obj.GetUID()))
+	add(o.obj.GetResourceVersion())
 	if o.owned {
-		owned = "+"
+		add("+")
 	}
-	for _, s := range []string{o.kind, o.obj.GetName(), string(o.obj.GetUID()), o.obj.GetResourceVersion(), owned} {
-		_, _ = h.Write([]byte(s))
-		_, _ = h.Write([]byte{0})
-	}
-	return h.Sum64()
+	return h
 }
 
 // listLabelled returns the cached objects of a kind carrying the baseline's label: through the

@@ -75,36 +75,14 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 		res.report(drift)
 		return
 	}
-	needsApply, isDrift := false, false
-	var changed []string
-	for _, k := range sortedKeys(want) {
-		current, has := ns.Labels[k]
-		_, ours := owned[k]
-		needsApply = needsApply || !ours
-		if has && current == want[k] {
-			continue
-		}
-		needsApply = true
-		changed = append(changed, k)
-		if !has {
-			drift.Reason = securityv1alpha1.DriftMissing
-			isDrift = isDrift || s.inventory.Has(podSecurityEntry) && s.converged.Has(ns.Name)
-		} else {
-			if drift.Reason == "" {
-				drift.Reason = securityv1alpha1.DriftModified
-			}
-			isDrift = isDrift || !ours // someone else set another value
-		}
-	}
-	for k := range owned {
-		_, wanted := want[k]
-		needsApply = needsApply || !wanted // a mode removed from the spec: release its label
-	}
-	if !needsApply {
+	cmp := comparePodSecurity(ns.Labels, owned, want)
+	if !cmp.needsApply {
 		s.verdicts.record(key, verdict{uid: ns.UID, resourceVersion: ns.ResourceVersion, generation: b.Generation})
 		return
 	}
-	drift.Message = "Pod Security labels differ from the spec: " + strings.Join(changed, ", ")
+	drift.Reason = cmp.reason
+	isDrift := cmp.changedByOthers || cmp.reason == securityv1alpha1.DriftMissing && s.inventory.Has(podSecurityEntry) && s.converged.Has(ns.Name)
+	drift.Message = "Pod Security labels differ from the spec: " + strings.Join(cmp.changed, ", ")
 	if b.Spec.Mode == securityv1alpha1.ModeAudit {
 		if drift.Reason != "" {
 			res.report(drift)
@@ -119,6 +97,47 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	if isDrift && drift.Reason != "" {
 		res.corrected = append(res.corrected, drift)
 	}
+}
+
+// podSecurityComparison is how a Namespace's Pod Security labels compare with the spec.
+type podSecurityComparison struct {
+	// needsApply: a label is missing, differs, is not owned by the baseline yet, or is owned
+	// but no longer declared (released by the apply).
+	needsApply bool
+	// reason is Missing when a declared label is absent, else Modified when one differs.
+	reason securityv1alpha1.DriftReason
+	// changedByOthers: a declared label holds a value the baseline did not write.
+	changedByOthers bool
+	// changed lists the declared labels that differ, sorted.
+	changed []string
+}
+
+// comparePodSecurity compares the labels of a Namespace, and those of them the baseline's field
+// manager owns, with the labels the baseline declares.
+func comparePodSecurity(labels, owned, want map[string]string) podSecurityComparison {
+	var c podSecurityComparison
+	for _, k := range sortedKeys(want) {
+		current, has := labels[k]
+		_, ours := owned[k]
+		c.needsApply = c.needsApply || !ours
+		if has && current == want[k] {
+			continue
+		}
+		c.needsApply = true
+		c.changed = append(c.changed, k)
+		switch {
+		case !has:
+			c.reason = securityv1alpha1.DriftMissing
+		case c.reason == "":
+			c.reason = securityv1alpha1.DriftModified
+		}
+		c.changedByOthers = c.changedByOthers || has && !ours
+	}
+	for k := range owned {
+		_, wanted := want[k]
+		c.needsApply = c.needsApply || !wanted
+	}
+	return c
 }
 
 // earlierPeerSetting returns a Pod Security label of want that a baseline created before this

@@ -154,14 +154,12 @@ func (r *SecurityBaselineReconciler) readTargets(ctx context.Context, s *scope) 
 		return invalidSpecError{field: "spec.namespaceSelector", err: err}
 	}
 	excluded := sets.New(s.b.Spec.ExcludeNamespaces...)
-	list := &corev1.NamespaceList{}
-	// Read-only use: the cache's objects are not copied.
-	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("listing namespaces: %w", err)
+	namespaces, err := r.listNamespaces(ctx)
+	if err != nil {
+		return err
 	}
 	manager := desired.FieldManager(s.b.Name)
-	for i := range list.Items {
-		ns := &list.Items[i]
+	for _, ns := range namespaces {
 		switch {
 		case ns.DeletionTimestamp != nil:
 		case r.ProtectedNamespaces.Has(ns.Name) || excluded.Has(ns.Name) || !selector.Matches(labels.Set(ns.Labels)):
