@@ -19,10 +19,12 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -32,10 +34,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 	"github.com/securitybaseline/securitybaseline-operator/controllers"
+	"github.com/securitybaseline/securitybaseline-operator/internal/admission"
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
 )
 
@@ -48,12 +52,18 @@ func init() {
 
 func main() {
 	var (
-		metricsAddr, probeAddr, pprofAddr, protected string
-		leaderElect                                  bool
-		qps                                          float64
-		burst, workers, concurrentReconciles         int
+		metricsAddr, metricsCertPath, probeAddr, pprofAddr, protected string
+		leaderElect, secureMetrics                                    bool
+		qps                                                           float64
+		burst, workers, concurrentReconciles                          int
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "",
+		"Address the Prometheus metrics endpoint binds to; default :8443 with --metrics-secure, else :8080; 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS to callers the API server authenticates and authorizes (get on the /metrics URL); "+
+			"--metrics-secure=false serves plain HTTP to anyone.")
+	flag.StringVar(&metricsCertPath, "metrics-cert-path", "",
+		"Directory holding the metrics server's tls.crt and tls.key (reloaded on change); empty: a self-signed certificate.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probe endpoint binds to.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address a pprof endpoint binds to; empty disables it.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so only one active manager runs.")
@@ -63,6 +73,9 @@ func main() {
 	flag.IntVar(&concurrentReconciles, "max-concurrent-reconciles", 4, "SecurityBaselines reconciled in parallel.")
 	flag.StringVar(&protected, "protected-namespaces", "kube-system,kube-public,kube-node-lease",
 		"Comma-separated namespaces never targeted; the operator's own namespace (POD_NAMESPACE) is always added.")
+	installAdmissionPolicy := flag.Bool("install-admission-policy", true,
+		"Apply, at start-up, the ValidatingAdmissionPolicy that admits a SecurityBaseline only from a user who may do "+
+			"what it asks; false where it is installed otherwise (config/admission).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -84,9 +97,23 @@ func main() {
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	cfg.UserAgent = desired.OperatorName
 
+	// Metrics as kubebuilder scaffolds them: HTTPS, each scrape's bearer token checked with a
+	// TokenReview and its access to /metrics with a SubjectAccessReview. HTTP/2 stays off
+	// (HTTP/2 Rapid Reset, CVE-2023-44487).
+	if metricsAddr == "" {
+		metricsAddr = ":8080"
+		if secureMetrics {
+			metricsAddr = ":8443"
+		}
+	}
 	metricsOpts := metricsserver.Options{
-		BindAddress: metricsAddr,
-		TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		BindAddress:   metricsAddr,
+		SecureServing: secureMetrics,
+		CertDir:       metricsCertPath,
+		TLSOpts:       []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
+	if secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
@@ -124,6 +151,24 @@ func main() {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		log.Error(err, "adding the readiness check")
 		os.Exit(1)
+	}
+
+	// Who may write a SecurityBaseline is decided at admission; the operator applies the policy
+	// itself, as installers such as OLM cannot ship it.
+	if *installAdmissionPolicy {
+		installCtx, cancelInstall := context.WithTimeout(context.Background(), time.Minute)
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err == nil {
+			err = admission.Install(installCtx, c, log)
+		}
+		cancelInstall()
+		if err != nil {
+			log.Error(err, "installing the admission policy; where it is installed otherwise, run with --install-admission-policy=false")
+			os.Exit(1)
+		}
+	} else {
+		log.Info("--install-admission-policy=false: SecurityBaseline authors are NOT checked unless the admission policy is installed otherwise (config/admission)",
+			"validatingAdmissionPolicy", admission.PolicyName)
 	}
 
 	log.Info("starting manager", "protectedNamespaces", sets.List(protectedNamespaces))

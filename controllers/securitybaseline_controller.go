@@ -91,10 +91,9 @@ type SecurityBaselineReconciler struct {
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;patch;delete
-// escalate: a baseline's Roles may grant permissions the operator itself does not hold.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=escalate
-// bind: a baseline's RoleBindings may reference Roles and ClusterRoles with permissions the operator does not hold.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=bind
+// No escalate and no bind here: a baseline's Roles and RoleBindings may grant only what the
+// operator holds (config/rbac/grantable_role.yaml, aggregated) and bind only the ClusterRoles
+// allow-listed at install (config/rbac/bindable_clusterroles.yaml).
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=secrets-store.csi.x-k8s.io,resources=secretproviderclasses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -19,6 +19,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -113,6 +115,8 @@ type liveObject struct {
 type namespaceObjects struct {
 	objects     []liveObject
 	fingerprint uint64
+	// holdsOwned: some object in the namespace is the baseline's own.
+	holdsOwned bool
 }
 
 // find returns the object of a kind and name in the namespace.
@@ -205,9 +209,7 @@ func (r *SecurityBaselineReconciler) readLiveObjects(ctx context.Context, s *sco
 			}
 			n.objects = append(n.objects, o)
 			n.fingerprint += fingerprintOf(o)
-			if o.owned {
-				s.converged.Insert(obj.GetNamespace())
-			}
+			n.holdsOwned = n.holdsOwned || o.owned
 		}
 	}
 	return nil
@@ -238,7 +240,20 @@ func (s *scope) namespaceStamp(ns *corev1.Namespace) (desired.Key, string) {
 	if n := s.live[ns.Name]; n != nil {
 		fingerprint = n.fingerprint
 	}
-	return desired.Key{Kind: "namespace-pass", Namespace: ns.Name}, fmt.Sprintf("%s/%x/%x", ns.ResourceVersion, fingerprint, s.declaredHash)
+	return desired.Key{Kind: "namespace-pass", Namespace: ns.Name},
+		ns.ResourceVersion + "/" + strconv.FormatUint(fingerprint, 16) + "/" + strconv.FormatUint(s.declaredHash, 16)
+}
+
+// settle looks up the namespace verdicts of the target namespaces: a settled namespace holds
+// exactly the declared objects as declared, so nothing in it needs a read, a build or a write.
+func (s *scope) settle(now time.Time) {
+	s.settled = make(map[string]bool, len(s.targets))
+	for _, ns := range s.targets {
+		key, stamp := s.namespaceStamp(ns)
+		if s.verdicts.lookup(key, ns.UID, stamp, s.b.Generation, now) != nil {
+			s.settled[ns.Name] = true
+		}
+	}
 }
 
 // holdsUndeclared tells whether the namespace holds an object of the baseline it no longer

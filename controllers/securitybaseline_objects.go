@@ -79,7 +79,7 @@ func (r *SecurityBaselineReconciler) convergeNamespace(ctx context.Context, s *s
 		ours: map[desired.Key]bool{}, held: map[desired.Key]securityv1alpha1.DriftReason{}}
 	now := time.Now()
 	passKey, stamp := s.namespaceStamp(ns)
-	if s.verdicts.lookup(passKey, ns.UID, stamp, s.b.Generation, now) != nil {
+	if s.settled[ns.Name] {
 		if len(s.podSecurity) > 0 {
 			res.managed++ // the Namespace's Pod Security labels
 		}

@@ -81,7 +81,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 		return
 	}
 	drift.Reason = cmp.reason
-	isDrift := cmp.changedByOthers || cmp.reason == securityv1alpha1.DriftMissing && s.inventory.Has(podSecurityEntry) && s.converged.Has(ns.Name)
+	isDrift := cmp.changedByOthers || cmp.reason == securityv1alpha1.DriftMissing && s.inventory.Has(podSecurityEntry) && s.holdsBaseline(ns.Name)
 	drift.Message = "Pod Security labels differ from the spec: " + strings.Join(cmp.changed, ", ")
 	if b.Spec.Mode == securityv1alpha1.ModeAudit {
 		if drift.Reason != "" {

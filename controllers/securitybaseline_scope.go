@@ -22,6 +22,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,11 +61,14 @@ type scope struct {
 	// declaredHash hashes them (with the served kinds, they decide what a namespace holds).
 	declared     []desired.Key
 	declaredHash uint64
+	// settled holds the target namespaces whose namespace verdict is valid (read-only once set).
+	settled map[string]bool
 	// inventory lists the declared objects ("Kind/name") every target namespace held at the end
 	// of an earlier pass (status.inventory): only those can have been deleted by someone else.
 	inventory sets.Set[string]
-	// converged holds the namespaces that hold some object or label of this baseline: the
-	// evidence that a namespace was converged before, so a missing object there is drift.
+	// converged holds the namespaces whose Pod Security labels the baseline wrote: with the
+	// namespaces holding its objects, the evidence that a namespace was converged before, so a
+	// missing object there is drift (see wasConverged).
 	converged sets.Set[string]
 	// podSecurity are the Pod Security labels the baseline sets on its target namespaces.
 	podSecurity map[string]string
@@ -118,19 +122,8 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 	}
 	s.unlisted = map[desired.Key]*metav1.PartialObjectMetadata{}
 	for _, o := range template {
-		if !s.served[o.GVK] {
-			continue
-		}
-		s.declared = append(s.declared, desired.Key{Kind: o.GVK.Kind, Name: o.Name})
-		var missing []desired.Key
-		for _, ns := range s.targets {
-			key := desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name}
-			if _, found := s.live[ns.Name].find(key.Kind, key.Name); !found {
-				missing = append(missing, key)
-			}
-		}
-		if err := r.readUnlisted(ctx, o.GVK, o.Name, missing, s.unlisted); err != nil {
-			return nil, err
+		if s.served[o.GVK] {
+			s.declared = append(s.declared, desired.Key{Kind: o.GVK.Kind, Name: o.Name})
 		}
 	}
 	h := fnv.New64a()
@@ -138,6 +131,24 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 		_, _ = h.Write([]byte(d.Kind + "/" + d.Name + "\x00"))
 	}
 	s.declaredHash = h.Sum64()
+	s.settle(time.Now())
+	for _, o := range template {
+		if !s.served[o.GVK] {
+			continue
+		}
+		var missing []desired.Key
+		for _, ns := range s.targets {
+			if s.settled[ns.Name] {
+				continue
+			}
+			if _, found := s.live[ns.Name].find(o.GVK.Kind, o.Name); !found {
+				missing = append(missing, desired.Key{Kind: o.GVK.Kind, Namespace: ns.Name, Name: o.Name})
+			}
+		}
+		if err := r.readUnlisted(ctx, o.GVK, o.Name, missing, s.unlisted); err != nil {
+			return nil, err
+		}
+	}
 	if b.Spec.PodSecurity != nil {
 		if s.peers, err = r.podSecurityPeers(ctx, b); err != nil {
 			return nil, err
@@ -248,7 +259,15 @@ func (s *scope) inTheWay(key desired.Key) client.Object {
 // wasConverged tells whether a missing declared object can only be missing because someone
 // deleted it: it was declared everywhere at an earlier pass, and the namespace holds others.
 func (s *scope) wasConverged(key desired.Key) bool {
-	return s.inventory.Has(inventoryEntry(key.Kind, key.Name)) && s.converged.Has(key.Namespace)
+	return s.inventory.Has(inventoryEntry(key.Kind, key.Name)) && s.holdsBaseline(key.Namespace)
+}
+
+// holdsBaseline tells whether a namespace holds an object or a label of the baseline.
+func (s *scope) holdsBaseline(namespace string) bool {
+	if n := s.live[namespace]; n != nil && n.holdsOwned {
+		return true
+	}
+	return s.converged.Has(namespace)
 }
 
 // podSecurityPeers returns the other live baselines in Enforce mode that set Pod Security labels.

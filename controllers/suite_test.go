@@ -77,6 +77,7 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
+	installAdmissionPolicy() // who may write a SecurityBaseline, applied as the operator applies it
 
 	stopManager = startManager()
 })
@@ -89,7 +90,14 @@ var stopManager func()
 // return).
 func startManager() (stop func()) {
 	GinkgoHelper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	return startManagerAs(cfg)
+}
+
+// startManagerAs is startManager with the manager talking to the API server as restConfig's
+// user (for example one holding only the operator's shipped RBAC).
+func startManagerAs(restConfig *rest.Config) (stop func()) {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(),

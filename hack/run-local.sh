@@ -27,5 +27,7 @@ cat >&2 <<MSG
 [run] starting the manager (Ctrl-C stops it; 'make cluster-down' stops the local cluster)
 MSG
 go build -o bin/manager .
-exec bin/manager --metrics-bind-address "${METRICS_BIND_ADDRESS:-:8080}" \
+# Plain HTTP metrics for local runs (curl localhost:8080/metrics); a cluster install serves
+# them over HTTPS with authentication and authorization (--metrics-secure, the default).
+exec bin/manager --metrics-secure=false --metrics-bind-address "${METRICS_BIND_ADDRESS:-:8080}" \
 	--health-probe-bind-address "${HEALTH_PROBE_BIND_ADDRESS:-:8081}" "$@"

@@ -35,6 +35,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -62,6 +63,7 @@ func run(in io.Reader, dir, version, image, channel string) error {
 	var examples []any
 	var deployments, clusterPermissions, permissions []any
 	var extra []*unstructured.Unstructured
+	bound := boundToOperator(objs)
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "ClusterServiceVersion":
@@ -74,15 +76,19 @@ func run(in io.Reader, dir, version, image, channel string) error {
 			labels, _, _ := unstructured.NestedMap(o.Object, "metadata", "labels")
 			deployments = append(deployments, map[string]any{"name": o.GetName(), "label": labels, "spec": spec})
 		case "ClusterRole":
-			if strings.HasSuffix(o.GetName(), "manager-role") {
-				rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
-				clusterPermissions = append(clusterPermissions, map[string]any{"serviceAccountName": serviceAccount, "rules": rules})
+			if bound["ClusterRole/"+o.GetName()] {
+				// OLM binds clusterPermissions to the operator; an aggregated role's rules are
+				// those of the ClusterRoles it selects, resolved here.
+				clusterPermissions = append(clusterPermissions, map[string]any{"serviceAccountName": serviceAccount, "rules": rulesOf(o, objs)})
 			} else {
 				extra = append(extra, o)
 			}
 		case "Role":
-			rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
-			permissions = append(permissions, map[string]any{"serviceAccountName": serviceAccount, "rules": rules})
+			if bound["Role/"+o.GetName()] {
+				permissions = append(permissions, map[string]any{"serviceAccountName": serviceAccount, "rules": rulesOf(o, objs)})
+			} else {
+				extra = append(extra, o)
+			}
 		case "CustomResourceDefinition", "Service":
 			extra = append(extra, o)
 		}
@@ -148,6 +154,51 @@ func run(in io.Reader, dir, version, image, channel string) error {
 
 // serviceAccount is the operator's ServiceAccount after config/default's name prefix.
 const serviceAccount = "securitybaseline-controller-manager"
+
+// boundToOperator returns "Kind/name" of the roles the input's bindings grant the operator's
+// ServiceAccount.
+func boundToOperator(objs []*unstructured.Unstructured) map[string]bool {
+	bound := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRoleBinding" && o.GetKind() != "RoleBinding" {
+			continue
+		}
+		subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+		for _, s := range subjects {
+			if m, ok := s.(map[string]any); ok && m["kind"] == "ServiceAccount" && m["name"] == serviceAccount {
+				kind, _, _ := unstructured.NestedString(o.Object, "roleRef", "kind")
+				name, _, _ := unstructured.NestedString(o.Object, "roleRef", "name")
+				bound[kind+"/"+name] = true
+			}
+		}
+	}
+	return bound
+}
+
+// rulesOf returns a role's rules; for a ClusterRole with an aggregationRule, the rules of the
+// input's ClusterRoles its selectors match, as kube-controller-manager would aggregate them.
+func rulesOf(role *unstructured.Unstructured, objs []*unstructured.Unstructured) []any {
+	selectors, aggregated, _ := unstructured.NestedSlice(role.Object, "aggregationRule", "clusterRoleSelectors")
+	if !aggregated {
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		return rules
+	}
+	rules := []any{}
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" || o.GetName() == role.GetName() {
+			continue
+		}
+		for _, sel := range selectors {
+			matchLabels, _, _ := unstructured.NestedStringMap(sel.(map[string]any), "matchLabels")
+			if len(matchLabels) > 0 && labels.SelectorFromSet(matchLabels).Matches(labels.Set(o.GetLabels())) {
+				own, _, _ := unstructured.NestedSlice(o.Object, "rules")
+				rules = append(rules, own...)
+				break
+			}
+		}
+	}
+	return rules
+}
 
 func setImage(spec map[string]any, image string) {
 	containers, _, _ := unstructured.NestedSlice(spec, "template", "spec", "containers")

@@ -85,6 +85,7 @@ func StartOperator(opts OperatorOptions) (*Operator, error) {
 		return nil, err
 	}
 	args := append([]string{
+		"--metrics-secure=false", // plain HTTP: the harness scrapes without a token
 		"--metrics-bind-address", opts.MetricsAddr,
 		"--health-probe-bind-address", opts.ProbeAddr,
 	}, opts.Args...)
