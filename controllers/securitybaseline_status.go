@@ -190,7 +190,8 @@ func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now m
 	var fresh []securityv1alpha1.Drift
 	fresh = append(fresh, obs.corrected...)
 	for _, d := range obs.drift {
-		if !previous[driftIdentity(d)] {
+		// A failed write is no drift: the object did not change, the operator could not.
+		if !previous[driftIdentity(d)] && d.Reason != securityv1alpha1.DriftFailed {
 			fresh = append(fresh, d)
 		}
 	}

@@ -75,6 +75,14 @@ var _ = Describe("computeStatus", func() {
 		Expect(reason).To(Equal(securityv1alpha1.ReasonDriftCorrected))
 	})
 
+	It("does not take a failed write for drift (the API server being down is not a change by someone else)", func() {
+		b := newBaseline()
+		failed := securityv1alpha1.Drift{Namespace: "a", Kind: "Role", Name: "r", Reason: securityv1alpha1.DriftFailed, Message: "write failed"}
+		computeStatus(b, &observation{matched: 1, drift: []securityv1alpha1.Drift{failed}, errs: []error{errors.New("connection refused")}}, now)
+		Expect(b.Status.LastDrift).To(BeNil())
+		Expect(b.Status.DriftedObjects).To(Equal(int32(1)), "it is still reported while it lasts")
+	})
+
 	It("is stable: the same unresolved drift gives the same status", func() {
 		b := newBaseline()
 		obs := func() *observation {

@@ -147,7 +147,11 @@ func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid 
 		s.verdicts.record(key, verdict{uid: uid, resourceVersion: resourceVersion, generation: s.b.Generation,
 			drift: &drift, expires: time.Now().Add(rejectedRetryAfter)})
 	default:
-		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: "+string(apierrors.ReasonForError(err))
+		reason := string(apierrors.ReasonForError(err))
+		if reason == "" {
+			reason = "the API server did not answer; retrying"
+		}
+		drift.Reason, drift.Message = securityv1alpha1.DriftFailed, "write failed: "+reason
 		res.errs = append(res.errs, fmt.Errorf("writing %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
 	}
 	res.report(drift)

@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,8 +48,9 @@ import (
 
 // Operator RBAC: server-side apply patches the two objects by name, and creates them by name
 // when they are missing (the API server authorizes a create-by-apply with the object's name,
-// unlike a POST, so resourceNames narrow create too). No get, list or delete.
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=create;patch,resourceNames=securitybaseline-author-authorization
+// unlike a POST, so resourceNames narrow create too); get reads them first, so a restart that
+// finds them as applied writes nothing. No list or delete.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;create;patch,resourceNames=securitybaseline-author-authorization
 
 const (
 	// PolicyName names the ValidatingAdmissionPolicy and its binding once installed
@@ -75,7 +78,12 @@ func Install(ctx context.Context, c client.Client, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
+	applied := 0
 	for _, obj := range objs {
+		if alreadyApplied(ctx, c, obj) {
+			continue
+		}
+		applied++
 		var applyErr error
 		backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: math.MaxInt32, Cap: 10 * time.Second}
 		err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
@@ -96,9 +104,44 @@ func Install(ctx context.Context, c client.Client, log logr.Logger) error {
 			return fmt.Errorf("applying %s: %w", describe(obj), err)
 		}
 	}
-	log.Info("applied the admission policy: SecurityBaselines are admitted only from users who may do what they ask",
-		"validatingAdmissionPolicy", PolicyName, "binding", PolicyName)
+	log.Info("the admission policy is in place: SecurityBaselines are admitted only from users who may do what they ask",
+		"validatingAdmissionPolicy", PolicyName, "binding", PolicyName, "objectsApplied", applied)
 	return nil
+}
+
+// alreadyApplied tells whether the live object holds, owned by the operator's field manager,
+// exactly the fields it would apply (client-go's extract functions read them from
+// managedFields): then applying again would change nothing, and a restart writes nothing. Any
+// doubt (not found, not readable, another value) means apply.
+func alreadyApplied(ctx context.Context, c client.Client, obj runtime.ApplyConfiguration) bool {
+	var owned any
+	switch o := obj.(type) {
+	case *admissionregistrationv1ac.ValidatingAdmissionPolicyApplyConfiguration:
+		live := &admissionregistrationv1.ValidatingAdmissionPolicy{}
+		if err := c.Get(ctx, client.ObjectKey{Name: *o.GetName()}, live); err != nil {
+			return false
+		}
+		ac, err := admissionregistrationv1ac.ExtractValidatingAdmissionPolicy(live, FieldManager)
+		if err != nil {
+			return false
+		}
+		owned = ac
+	case *admissionregistrationv1ac.ValidatingAdmissionPolicyBindingApplyConfiguration:
+		live := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+		if err := c.Get(ctx, client.ObjectKey{Name: *o.GetName()}, live); err != nil {
+			return false
+		}
+		ac, err := admissionregistrationv1ac.ExtractValidatingAdmissionPolicyBinding(live, FieldManager)
+		if err != nil {
+			return false
+		}
+		owned = ac
+	default:
+		return false
+	}
+	want, errWant := json.Marshal(obj)
+	got, errGot := json.Marshal(owned)
+	return errWant == nil && errGot == nil && bytes.Equal(want, got)
 }
 
 // permanent tells an error that retrying cannot cure.
