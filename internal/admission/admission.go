@@ -27,7 +27,6 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +43,8 @@ import (
 	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/securitybaseline/securitybaseline-operator/internal/apply"
 )
 
 // Operator RBAC: server-side apply patches the two objects by name, and creates them by name
@@ -110,7 +111,7 @@ func Install(ctx context.Context, c client.Client, log logr.Logger) error {
 }
 
 // alreadyApplied tells whether the live object holds, owned by the operator's field manager,
-// exactly the fields it would apply (client-go's extract functions read them from
+// every field it would apply with the same value (client-go's extract functions read them from
 // managedFields): then applying again would change nothing, and a restart writes nothing. Any
 // doubt (not found, not readable, another value) means apply.
 func alreadyApplied(ctx context.Context, c client.Client, obj runtime.ApplyConfiguration) bool {
@@ -139,9 +140,10 @@ func alreadyApplied(ctx context.Context, c client.Client, obj runtime.ApplyConfi
 	default:
 		return false
 	}
-	want, errWant := json.Marshal(obj)
-	got, errGot := json.Marshal(owned)
-	return errWant == nil && errGot == nil && bytes.Equal(want, got)
+	want, errWant := apply.ToMap(obj)
+	got, errGot := apply.ToMap(owned)
+	// The owned fields may hold more than declared (defaults the API server set inside them).
+	return errWant == nil && errGot == nil && apply.Diff(want, got) == ""
 }
 
 // permanent tells an error that retrying cannot cure.
