@@ -105,9 +105,8 @@ func (r *SecurityBaselineReconciler) listNamespaces(ctx context.Context) ([]*cor
 
 // liveObject is an object carrying the baseline's label, as the cache holds it (read-only).
 type liveObject struct {
-	kind  string
-	obj   client.Object
-	owned bool
+	kind string
+	obj  client.Object
 }
 
 // namespaceObjects are the objects carrying the baseline's label in one namespace, and a
@@ -115,8 +114,6 @@ type liveObject struct {
 type namespaceObjects struct {
 	objects     []liveObject
 	fingerprint uint64
-	// holdsOwned: some object in the namespace is the baseline's own.
-	holdsOwned bool
 }
 
 // find returns the object of a kind and name in the namespace.
@@ -131,23 +128,16 @@ func (n *namespaceObjects) find(kind, name string) (liveObject, bool) {
 	return liveObject{}, false
 }
 
-// fingerprintOf hashes what identifies an object's state: kind, name, UID, resourceVersion and
-// whether the baseline owns it (FNV-1a, without allocating).
-func fingerprintOf(o liveObject) uint64 {
+// fingerprintOf hashes an object's resourceVersion (FNV-1a, without allocating). A
+// resourceVersion names one write of one object in the whole cluster, so the sum over a
+// namespace's objects changes whenever any of them is created, changed (its ownerReferences
+// and labels included) or deleted.
+func fingerprintOf(obj client.Object) uint64 {
 	const offset, prime = 14695981039346656037, 1099511628211
 	h := uint64(offset)
-	add := func(s string) {
-		for i := 0; i < len(s); i++ {
-			h = (h ^ uint64(s[i])) * prime
-		}
-		h *= prime // a zero byte between fields
-	}
-	add(o.kind)
-	add(o.obj.GetName())
-	add(string(o.obj.GetUID()))
-	add(o.obj.GetResourceVersion())
-	if o.owned {
-		add("+")
+	rv := obj.GetResourceVersion()
+	for i := 0; i < len(rv); i++ {
+		h = (h ^ uint64(rv[i])) * prime
 	}
 	return h
 }
@@ -189,7 +179,7 @@ func (r *SecurityBaselineReconciler) listLabelled(ctx context.Context, gvk schem
 
 // readLiveObjects reads the objects carrying the baseline's label, of every served kind (not
 // only the declared ones: a kind removed from the spec still has objects to prune), grouped by
-// namespace and split by ownership.
+// namespace; ownership is decided where it matters (ownedBy), not for every object of every pass.
 func (r *SecurityBaselineReconciler) readLiveObjects(ctx context.Context, s *scope) error {
 	s.live = map[string]*namespaceObjects{}
 	for _, gvk := range desired.ManagedGVKs {
@@ -201,15 +191,14 @@ func (r *SecurityBaselineReconciler) readLiveObjects(ctx context.Context, s *sco
 			return err
 		}
 		for _, obj := range objs {
-			o := liveObject{kind: gvk.Kind, obj: obj, owned: ownedBy(obj, s.b.UID)}
+			o := liveObject{kind: gvk.Kind, obj: obj}
 			n := s.live[obj.GetNamespace()]
 			if n == nil {
 				n = &namespaceObjects{}
 				s.live[obj.GetNamespace()] = n
 			}
 			n.objects = append(n.objects, o)
-			n.fingerprint += fingerprintOf(o)
-			n.holdsOwned = n.holdsOwned || o.owned
+			n.fingerprint += fingerprintOf(obj)
 		}
 	}
 	return nil
@@ -217,7 +206,7 @@ func (r *SecurityBaselineReconciler) readLiveObjects(ctx context.Context, s *sco
 
 // ownedObject returns the baseline's own object of a key, or nil.
 func (s *scope) ownedObject(key desired.Key) client.Object {
-	if o, ok := s.live[key.Namespace].find(key.Kind, key.Name); ok && o.owned {
+	if o, ok := s.live[key.Namespace].find(key.Kind, key.Name); ok && ownedBy(o.obj, s.b.UID) {
 		return o.obj
 	}
 	return nil
@@ -226,7 +215,7 @@ func (s *scope) ownedObject(key desired.Key) client.Object {
 // labelledObject returns an object of a key that carries the baseline's label without being
 // owned by it (a user's copy, an orphan), or nil.
 func (s *scope) labelledObject(key desired.Key) client.Object {
-	if o, ok := s.live[key.Namespace].find(key.Kind, key.Name); ok && !o.owned {
+	if o, ok := s.live[key.Namespace].find(key.Kind, key.Name); ok && !ownedBy(o.obj, s.b.UID) {
 		return o.obj
 	}
 	return nil
@@ -264,7 +253,7 @@ func (s *scope) holdsUndeclared(namespace string) bool {
 		return false
 	}
 	for _, o := range n.objects {
-		if !o.owned {
+		if !ownedBy(o.obj, s.b.UID) {
 			continue
 		}
 		declared := false

@@ -48,7 +48,7 @@ func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settle
 		}
 		for _, o := range n.objects {
 			key := desired.Key{Kind: o.kind, Namespace: namespace, Name: o.obj.GetName()}
-			if !o.owned || targeted.Has(namespace) && declared.Has(desired.Key{Kind: o.kind, Name: key.Name}) {
+			if !ownedBy(o.obj, s.b.UID) || targeted.Has(namespace) && declared.Has(desired.Key{Kind: o.kind, Name: key.Name}) {
 				continue
 			}
 			if err := r.deleteIfOwned(ctx, o.obj, key); err != nil {
@@ -81,7 +81,7 @@ func (r *SecurityBaselineReconciler) cleanUp(ctx context.Context, s *scope) []er
 	orphan := s.b.Spec.DeletionPolicy == securityv1alpha1.DeletionPolicyOrphan
 	for namespace, n := range s.live {
 		for _, o := range n.objects {
-			if !o.owned {
+			if !ownedBy(o.obj, s.b.UID) {
 				continue
 			}
 			var err error

@@ -264,8 +264,12 @@ func (s *scope) wasConverged(key desired.Key) bool {
 
 // holdsBaseline tells whether a namespace holds an object or a label of the baseline.
 func (s *scope) holdsBaseline(namespace string) bool {
-	if n := s.live[namespace]; n != nil && n.holdsOwned {
-		return true
+	if n := s.live[namespace]; n != nil {
+		for _, o := range n.objects {
+			if ownedBy(o.obj, s.b.UID) {
+				return true
+			}
+		}
 	}
 	return s.converged.Has(namespace)
 }
