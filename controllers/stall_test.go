@@ -100,6 +100,27 @@ var _ = Describe("permanent errors", func() {
 		}),
 	)
 
+	It("stalls with InvalidSpec, for its generation, on a selector admission could not fully check", func() {
+		name := uniqueName("badsel")
+		// CEL checks a label value's length and its first and last characters; the space in the
+		// middle only fails when the operator parses the selector.
+		createBaseline(name, securityv1alpha1.SecurityBaselineSpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{testLabel: "a b"}},
+		})
+		Eventually(func(g Gomega) {
+			b := getBaseline(g, name)
+			g.Expect(b.Status.ObservedGeneration).To(Equal(b.Generation))
+			g.Expect(condition(b, securityv1alpha1.ConditionStalled)).To(And(
+				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", securityv1alpha1.ReasonInvalidSpec),
+				HaveField("Message", ContainSubstring("spec.namespaceSelector"))))
+			g.Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionFalse))
+		}).Should(Succeed())
+		b := getBaseline(Default, name)
+		Consistently(func(g Gomega) {
+			g.Expect(getBaseline(g, name).ResourceVersion).To(Equal(b.ResourceVersion), "no status churn, no retry loop")
+		}).Should(Succeed())
+	})
+
 	It("retries a delete that an admission policy denied once the policy is gone, without any other change", func() {
 		ns := newNamespace(sel)
 		name := uniqueName("frozen")
