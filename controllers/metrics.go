@@ -92,11 +92,7 @@ func relatedObject(key desired.Key) runtime.Object {
 		obj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(namespaceKind))
 		return obj
 	}
-	for _, gvk := range desired.ManagedGVKs {
-		if gvk.Kind == key.Kind {
-			obj.SetGroupVersionKind(gvk)
-		}
-	}
+	obj.SetGroupVersionKind(gvkOfKind(key.Kind))
 	return obj
 }
 

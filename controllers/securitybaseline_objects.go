@@ -23,7 +23,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
@@ -148,7 +149,11 @@ func (r *SecurityBaselineReconciler) convergeObject(ctx context.Context, s *scop
 		if live := s.ownedObject(key); live != nil && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
 			r.deleteOwned(ctx, live, key, res) // never let it grant or use what another owner controls
 		}
-		r.reportConflict(s, drift, res)
+		if reason == securityv1alpha1.DriftConflict {
+			r.reportConflict(s, drift, res)
+		} else {
+			res.report(drift) // its dependency's own failure is reported (and evented) already
+		}
 		return
 	}
 	if live := s.ownedObject(key); live != nil {
@@ -227,8 +232,11 @@ func (r *SecurityBaselineReconciler) convergeOwned(ctx context.Context, s *scope
 		r.write(ctx, s, o, nil, drift, isDrift, res)
 		return
 	}
-	if !isDrift {
-		// A rollout may stop declaring a field the operator set when it created the object.
+	if _, builtin := builtinKinds[o.GVK]; !isDrift && !builtin {
+		// A rollout may stop declaring a field the operator set when it created the object. Only
+		// secret stores can hold such a field: every field declared on the built-in kinds is
+		// atomic (rules, subjects, roleRef, the policy spec's lists and selectors) or a map
+		// whose keys never change (labels, annotations), so a new apply replaces it whole.
 		upgraded, err := r.upgradeCreateOwnership(ctx, o, live, desired.FieldManager(s.b.Name))
 		if err != nil {
 			res.errs = append(res.errs, err)
@@ -244,18 +252,12 @@ func (r *SecurityBaselineReconciler) convergeOwned(ctx context.Context, s *scope
 // roleRefChanged tells whether a live RoleBinding grants another role than the declared one.
 func roleRefChanged(o desired.Object, live client.Object) bool {
 	rb, ok := live.(*rbacv1.RoleBinding)
-	if !ok || o.GVK != desired.RoleBindingGVK {
+	want, declared := o.Apply.(*rbacv1ac.RoleBindingApplyConfiguration)
+	if !ok || !declared || want.RoleRef == nil {
 		return false
 	}
-	u, err := o.Unstructured()
-	if err != nil {
-		return false
-	}
-	want := rbacv1.RoleRef{}
-	want.APIGroup, _, _ = unstructured.NestedString(u.Object, "roleRef", "apiGroup")
-	want.Kind, _, _ = unstructured.NestedString(u.Object, "roleRef", "kind")
-	want.Name, _, _ = unstructured.NestedString(u.Object, "roleRef", "name")
-	return want != rb.RoleRef
+	return ptr.Deref(want.RoleRef.APIGroup, "") != rb.RoleRef.APIGroup ||
+		ptr.Deref(want.RoleRef.Kind, "") != rb.RoleRef.Kind || ptr.Deref(want.RoleRef.Name, "") != rb.RoleRef.Name
 }
 
 // unmetDependency returns the object o depends on when it is not the baseline's in o's

@@ -20,11 +20,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/csaupgrade"
@@ -117,11 +119,7 @@ func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desi
 func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid types.UID, resourceVersion string,
 	drift securityv1alpha1.Drift, err error, res *namespaceResult,
 ) {
-	message := err.Error()
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		message = status.Status().Message
-	}
+	message := serverMessage(key, err)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		drift.Reason, drift.Message = securityv1alpha1.DriftConflict,
@@ -159,12 +157,41 @@ func (r *SecurityBaselineReconciler) writeFailed(s *scope, key desired.Key, uid 
 		"%s %s/%s: %s", drift.Kind, drift.Namespace, drift.Name, drift.Message)
 }
 
+// serverMessage is what status and events may quote of the API server's answer. For a secret
+// store only the rejected fields are named, never their values: a store's spec may hold
+// credentials the server would echo back.
+func serverMessage(key desired.Key, err error) string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return err.Error()
+	}
+	if _, builtin := builtinKinds[gvkOfKind(key.Kind)]; builtin {
+		return status.Status().Message
+	}
+	var fields []string
+	if details := status.Status().Details; details != nil {
+		for _, c := range details.Causes {
+			fields = append(fields, c.Field+" ("+string(c.Type)+")")
+		}
+	}
+	return fmt.Sprintf("%s (%s)", status.Status().Reason, strings.Join(fields, ", "))
+}
+
+// gvkOfKind returns the kind and version of a managed kind by its name.
+func gvkOfKind(kind string) schema.GroupVersionKind {
+	for _, gvk := range desired.ManagedGVKs {
+		if gvk.Kind == kind {
+			return gvk
+		}
+	}
+	return schema.GroupVersionKind{Kind: kind}
+}
+
 // deleteOwned deletes an object of the baseline, only if it is still the one judged (UID).
 func (r *SecurityBaselineReconciler) deleteOwned(ctx context.Context, live client.Object, key desired.Key, res *namespaceResult) bool {
-	uid := live.GetUID()
 	res.wrote = true
-	if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-		res.errs = append(res.errs, fmt.Errorf("deleting %s %s/%s: %w", key.Kind, key.Namespace, key.Name, err))
+	if err := r.deleteIfOwned(ctx, live, key); err != nil {
+		res.errs = append(res.errs, err)
 		return false
 	}
 	return true
