@@ -28,6 +28,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
@@ -97,6 +98,21 @@ var _ = Describe("SecurityBaseline reconciler", func() {
 		Expect(condition(got, securityv1alpha1.ConditionReconciling)).To(BeNil())
 		Expect(condition(got, securityv1alpha1.ConditionStalled)).To(BeNil())
 		Expect(testutil.ToFloat64(matchedNamespaces.WithLabelValues(name))).To(Equal(2.0))
+	})
+
+	It("shows zero counts, so kubectl get sbl prints DRIFTED 0 rather than nothing", func() {
+		newNamespace(sel)
+		name := uniqueName("zero")
+		createBaseline(name, fullSpec(sel))
+		expectReady(name, 1)
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(securityv1alpha1.GroupVersion.WithKind("SecurityBaseline"))
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, u)).To(Succeed())
+		for _, field := range []string{"driftedObjects", "driftCorrections", "matchedNamespaces", "compliantNamespaces", "managedObjects"} {
+			_, found, err := unstructured.NestedInt64(u.Object, "status", field)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(BeTrue(), "status."+field+" is present")
+		}
 	})
 
 	It("writes nothing once converged", func() {

@@ -472,22 +472,27 @@ type SecurityBaselineStatus struct {
 
 	// matchedNamespaces counts the namespaces the selector currently targets.
 	// +optional
+	// +kubebuilder:default=0
 	MatchedNamespaces int32 `json:"matchedNamespaces"`
 
 	// compliantNamespaces counts the matched namespaces where every managed object matches the spec.
 	// +optional
+	// +kubebuilder:default=0
 	CompliantNamespaces int32 `json:"compliantNamespaces"`
 
 	// managedObjects counts the objects (and labelled Namespaces) this baseline manages.
 	// +optional
+	// +kubebuilder:default=0
 	ManagedObjects int32 `json:"managedObjects"`
 
 	// driftedObjects counts the objects currently not as declared (Enforce: not yet repaired).
 	// +optional
+	// +kubebuilder:default=0
 	DriftedObjects int32 `json:"driftedObjects"`
 
 	// driftCorrections counts the objects repaired since the baseline was created.
 	// +optional
+	// +kubebuilder:default=0
 	DriftCorrections int64 `json:"driftCorrections"`
 
 	// lastDrift is the most recent drift seen.
