@@ -135,6 +135,7 @@ var _ = Describe("the operator with its shipped least-privilege RBAC", Serial, O
 				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", securityv1alpha1.ReasonForbidden),
 				HaveField("Message", ContainSubstring(notHeld))))
 			g.Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionFalse))
+			expectHealth(g, name, "forbidden")
 		}).Should(Succeed())
 		GinkgoWriter.Println("Stalled:", condition(getBaseline(Default, name), securityv1alpha1.ConditionStalled).Message)
 

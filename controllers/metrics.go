@@ -17,8 +17,12 @@ limitations under the License.
 package controllers
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -29,6 +33,23 @@ import (
 
 // baselineLabel is the metric label naming a SecurityBaseline.
 const baselineLabel = "baseline"
+
+// Labels of the write, repair and stall metrics.
+const (
+	kindLabel   = "kind"
+	verbLabel   = "verb"
+	resultLabel = "result"
+	reasonLabel = "reason"
+)
+
+// Values of the result label of securitybaseline_api_writes_total.
+const (
+	writeSuccess   = "success"
+	writeConflict  = "conflict"
+	writeForbidden = "forbidden"
+	writeInvalid   = "invalid"
+	writeError     = "error"
+)
 
 var (
 	driftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,10 +72,61 @@ var (
 		Name: "securitybaseline_managed_objects",
 		Help: "Objects (and labelled Namespaces) managed, per SecurityBaseline.",
 	}, []string{baselineLabel})
+	repairDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "securitybaseline_drift_repair_duration_seconds",
+		Help:    "Time from noticing drift on a managed object to the API server accepting its repair, per kind.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{kindLabel})
+	apiWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "securitybaseline_api_writes_total",
+		Help: "Writes sent to the API server, per verb (create, apply, delete, patch), kind and result " +
+			"(success, conflict, forbidden, invalid, error).",
+	}, []string{verbLabel, kindLabel, resultLabel})
+	stalledBaselines = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "securitybaseline_stalled",
+		Help: "1 while a SecurityBaseline is Stalled, with the Stalled reason; no series otherwise.",
+	}, []string{baselineLabel, reasonLabel})
 )
 
 func init() {
 	metrics.Registry.MustRegister(driftCorrections, driftedObjects, matchedNamespaces, compliantNamespaces, managedObjects)
+	metrics.Registry.MustRegister(repairDuration, apiWrites, stalledBaselines)
+}
+
+// observeRepairLatency records how long the repair of a drifted object of a kind took, from
+// noticing the drift to the API server accepting the repair.
+func observeRepairLatency(kind string, d time.Duration) {
+	repairDuration.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// countWrite counts one write to the API server: verb is create, apply, delete or patch; the
+// result is read from err (nil is success; a delete of an object already gone is a success).
+func countWrite(verb, kind string, err error) {
+	apiWrites.WithLabelValues(verb, kind, writeResult(verb, err)).Inc()
+}
+
+// writeResult classifies the outcome of a write for securitybaseline_api_writes_total.
+func writeResult(verb string, err error) string {
+	switch {
+	case err == nil, verb == "delete" && apierrors.IsNotFound(err):
+		return writeSuccess
+	case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err):
+		return writeConflict
+	case apierrors.IsForbidden(err):
+		return writeForbidden
+	case apierrors.IsInvalid(err):
+		return writeInvalid
+	}
+	return writeError
+}
+
+// setStalled publishes whether a baseline is Stalled: reason is the Stalled condition's reason,
+// or "" when it is not Stalled (or is deleted), which removes the baseline's series.
+func setStalled(baseline, reason string) {
+	stalledBaselines.DeletePartialMatch(prometheus.Labels{baselineLabel: baseline})
+	if reason != "" {
+		stalledBaselines.WithLabelValues(baseline, reason).Set(1)
+	}
 }
 
 // record publishes an observation as metrics and events: one Normal DriftCorrected event per
@@ -73,11 +145,42 @@ func (r *SecurityBaselineReconciler) record(b *securityv1alpha1.SecurityBaseline
 		r.Recorder.Eventf(b, relatedObject(driftKey(d)), corev1.EventTypeNormal, securityv1alpha1.EventDriftCorrected, "Repair",
 			"restored %s %s/%s (%s)", d.Kind, d.Namespace, d.Name, d.Reason)
 	}
+	for _, v := range obs.violations {
+		r.Recorder.Eventf(b, relatedObject(namespaceKey(v.namespace)), corev1.EventTypeWarning, securityv1alpha1.EventPodSecurityViolations, "CheckPodSecurity",
+			"%s", violationMessage(b, v))
+	}
 	for _, d := range obs.conflicts {
 		r.Recorder.Eventf(b, relatedObject(driftKey(d)), corev1.EventTypeWarning, securityv1alpha1.EventConflict, "Converge",
 			"%s %s/%s: %s", d.Kind, d.Namespace, d.Name, d.Message)
 	}
 }
+
+// violationMessage says which running pods of a namespace violate the enforce level being set.
+func violationMessage(b *securityv1alpha1.SecurityBaseline, v namespaceViolations) string {
+	action := "set anyway (spec.podSecurity.onViolation: Apply)"
+	if v.held {
+		action = "held back (spec.podSecurity.onViolation: Hold)"
+	}
+	var level securityv1alpha1.PodSecurityLevel
+	if b.Spec.PodSecurity != nil {
+		level = b.Spec.PodSecurity.Enforce
+	}
+	msg := fmt.Sprintf("namespace %s: %d running pods violate enforce level %s, %s", v.namespace, v.pods, level, action)
+	for i, p := range v.first {
+		if i == 3 {
+			msg += "; ..."
+			break
+		}
+		msg += fmt.Sprintf("; %s: %s", p.pod, p.message)
+	}
+	if len(msg) > maxEventNote {
+		msg = msg[:maxEventNote-3] + "..."
+	}
+	return msg
+}
+
+// maxEventNote is the longest note an events.k8s.io Event takes (1 kB).
+const maxEventNote = 1024
 
 func driftKey(d securityv1alpha1.Drift) desired.Key {
 	return desired.Key{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name}
@@ -102,4 +205,5 @@ func forgetMetrics(baseline string) {
 		v.DeleteLabelValues(baseline)
 	}
 	driftCorrections.DeleteLabelValues(baseline)
+	setStalled(baseline, "")
 }

@@ -126,6 +126,7 @@ var _ = Describe("ownership by UID", func() {
 			g.Expect(condition(b, securityv1alpha1.ConditionStalled)).To(And(
 				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", securityv1alpha1.ReasonConflict)))
 			g.Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionFalse))
+			expectHealth(g, name, "conflict")
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			for objName, newObj := range managedObjectsOf(name) {

@@ -85,6 +85,7 @@ var _ = Describe("secret store bindings", Ordered, func() {
 				ContainSubstring("secretproviderclasses.secrets-store.csi.x-k8s.io")))
 			g.Expect(condition(b, securityv1alpha1.ConditionStalled)).To(HaveField("Reason", securityv1alpha1.ReasonCRDNotInstalled))
 			g.Expect(b.Status.MatchedNamespaces).To(Equal(int32(2)))
+			expectHealth(g, name, "crd-not-installed")
 		}).Should(Succeed())
 		for _, ns := range []string{nsA.Name, nsB.Name} {
 			Expect(getObject(&corev1.ServiceAccount{}, ns, "secrets-reader")).To(Succeed(), "everything else converges")

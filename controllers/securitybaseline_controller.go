@@ -22,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,6 +54,9 @@ const (
 	retryConflictsAfter = 5 * time.Second
 	// retryMissingCRDsAfter: a CRD the baseline needs may be installed at any time.
 	retryMissingCRDsAfter = 30 * time.Second
+	// confirmWritesAfter: a pass that wrote is confirmed by the next pass, which the writes'
+	// watch events bring at once; this requeue is only a safety net.
+	confirmWritesAfter = 10 * time.Second
 )
 
 // SecurityBaselineReconciler converges every namespace a SecurityBaseline selects to the
@@ -71,12 +76,23 @@ type SecurityBaselineReconciler struct {
 
 	controller controller.Controller
 	cache      cache.Cache
+	// dryRun sends the Pod Security dry runs, collecting the API server's warnings.
+	dryRun client.Client
+	// reportsMissingSince is when a report kind was last looked up and not found (time.Time):
+	// it only spares discovery requests, delaying the first report by at most
+	// recheckReportKindsAfter once a report CRD is installed; reportsNoneLogged says the log
+	// has told that no report CRD is installed.
+	reportsMissingSince atomic.Value
+	reportsNoneLogged   atomic.Bool
 	// watched holds the optional kinds (secret stores) whose watches have started: it only
 	// decides whether to start a watch, never what a reconcile writes.
 	watched sync.Map
 	watchMu sync.Mutex
 	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
+	// statusWrites holds, per baseline name, the resourceVersion of the last status write, to
+	// tell a cache that lags behind it (see statusMayBeStale).
+	statusWrites sync.Map
 	// indexers are the cache's indexers of the built-in managed kinds, by baseline label, and
 	// namespaces the cache's store of Namespaces: both read-only views of the cache.
 	indexers   map[schema.GroupVersionKind]toolscache.Indexer
@@ -96,6 +112,8 @@ type SecurityBaselineReconciler struct {
 // allow-listed at install (config/rbac/bindable_clusterroles.yaml).
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=secrets-store.csi.x-k8s.io,resources=secretproviderclasses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=openreports.io,resources=reports,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=wgpolicyk8s.io,resources=policyreports,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile converges one SecurityBaseline and writes its status once, at the end.
@@ -117,6 +135,11 @@ func (r *SecurityBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if err := r.patchStatus(ctx, b, obs); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
+		stalled := ""
+		if c := meta.FindStatusCondition(b.Status.Conditions, securityv1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+			stalled = c.Reason
+		}
+		setStalled(b.Name, stalled)
 	}()
 
 	if !b.DeletionTimestamp.IsZero() {
@@ -170,7 +193,17 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 				settled.Insert(res.namespace)
 			}
 		}
-		obs.errs = append(obs.errs, r.prune(ctx, s, settled)...)
+		pruned, errs := r.prune(ctx, s, settled)
+		obs.written += pruned
+		obs.errs = append(obs.errs, errs...)
+	}
+	reportKind, errs := r.reconcileReports(ctx, s, results)
+	obs.reportKind = reportKind
+	obs.errs = append(obs.errs, errs...)
+	for _, res := range results {
+		if res != nil {
+			obs.addPodSecurity(res)
+		}
 	}
 	obs.inventory = nextInventory(s, results, obs)
 	s.verdicts.rotate()
@@ -191,7 +224,7 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 	if err := r.readLiveObjects(ctx, s); err != nil {
 		return err
 	}
-	if errs := r.cleanUp(ctx, s); len(errs) > 0 {
+	if errs := append(r.cleanUp(ctx, s), r.deleteReports(ctx, b, schema.GroupVersionKind{})...); len(errs) > 0 {
 		return kerrors.NewAggregate(errs)
 	}
 	before := b.DeepCopy()
@@ -208,15 +241,26 @@ func (r *SecurityBaselineReconciler) reconcileDelete(ctx context.Context, b *sec
 // changed, as a merge patch locked on the resourceVersion it was computed from. The cache may
 // lag behind the operator's last status write; then the patch conflicts, and the status is
 // computed again on the baseline read from the API server (counters add up exactly), unless the
-// spec changed meanwhile (the next reconcile reports the new generation).
+// spec changed meanwhile (the next reconcile reports the new generation). A status that equals
+// the cached one is compared again with the API server's when the cache has not yet seen the
+// operator's last status write: the cache would otherwise hide that the status must change back.
 func (r *SecurityBaselineReconciler) patchStatus(ctx context.Context, b *securityv1alpha1.SecurityBaseline, obs *observation) error {
 	for attempt := 0; ; attempt++ {
 		before := b.DeepCopy()
 		computeStatus(b, obs, metav1.Now())
-		if equalStatus(before.Status, b.Status) {
+		var err error
+		switch {
+		case equalStatus(before.Status, b.Status) && !r.statusMayBeStale(b):
 			return nil
+		case equalStatus(before.Status, b.Status):
+			err = apierrors.NewConflict(securityv1alpha1.GroupVersion.WithResource("securitybaselines").GroupResource(), b.Name,
+				errors.New("the cache has not seen the last status write"))
+		default:
+			err = r.Status().Patch(ctx, b, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		}
-		err := r.Status().Patch(ctx, b, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		if err == nil {
+			r.statusWrites.Store(b.Name, b.ResourceVersion)
+		}
 		if err == nil || apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -230,6 +274,16 @@ func (r *SecurityBaselineReconciler) patchStatus(ctx context.Context, b *securit
 		if fresh.Generation != b.Generation {
 			return nil
 		}
+		r.statusWrites.Store(b.Name, fresh.ResourceVersion)
 		*b = *fresh
 	}
+}
+
+// statusMayBeStale tells whether the baseline read from the cache may predate the operator's
+// last status write: its resourceVersion is not the one that write returned. It only decides
+// whether to read the API server; a cold start (nothing recorded) trusts the cache, whose
+// status can then only be newer than any write of this process.
+func (r *SecurityBaselineReconciler) statusMayBeStale(b *securityv1alpha1.SecurityBaseline) bool {
+	written, ok := r.statusWrites.Load(b.Name)
+	return ok && written.(string) != b.ResourceVersion
 }

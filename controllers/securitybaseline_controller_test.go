@@ -382,7 +382,8 @@ var _ = Describe("SecurityBaseline reconciler", func() {
 		expectReady(name, 1)
 		updateBaseline(name, func(s *securityv1alpha1.SecurityBaselineSpec) { s.Suspend = true })
 		Eventually(func(g Gomega) {
-			g.Expect(condition(getBaseline(g, name), securityv1alpha1.ConditionReady)).To(HaveField("Reason", securityv1alpha1.ReasonSuspended))
+			g.Expect(condition(getBaseline(g, name), securityv1alpha1.ConditionReady)).To(BeNil(), "suspended: no Ready verdict (kstatus Current)")
+			expectHealth(g, name, "suspended")
 		}).Should(Succeed())
 
 		sa := &corev1.ServiceAccount{}
@@ -411,6 +412,7 @@ var _ = Describe("SecurityBaseline reconciler", func() {
 				driftEntry(ns.Name, "Role", "app-reader", securityv1alpha1.DriftMissing)))
 			g.Expect(condition(b, securityv1alpha1.ConditionDriftDetected)).To(HaveField("Status", metav1.ConditionTrue))
 			g.Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionFalse))
+			expectHealth(g, name, "audit-drift")
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(isNotFound(&rbacv1.Role{}, ns.Name, "app-reader")()).To(BeTrue())
@@ -425,6 +427,7 @@ var _ = Describe("SecurityBaseline reconciler", func() {
 		expectReady(name, 1)
 		updateBaseline(name, func(s *securityv1alpha1.SecurityBaselineSpec) { s.Mode = securityv1alpha1.ModeAudit })
 		expectReady(name, 1)
+		expectHealth(Default, name, "audit-healthy")
 		role := &rbacv1.Role{}
 		Expect(getObject(role, ns.Name, "app-reader")).To(Succeed())
 		role.Rules[0].Verbs = []string{"get"}

@@ -63,6 +63,14 @@ func CacheOptions() cache.Options {
 // manage (mapped back through the baseline label) and Namespaces (label changes).
 func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	r.cache = mgr.GetCache()
+	dryRun, err := newDryRunClient(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return err
+	}
+	r.dryRun = dryRun
+	if _, counting := r.Client.(countingClient); !counting {
+		r.Client = countingClient{Client: r.Client}
+	}
 	if err := r.indexByBaseline(context.Background(), mgr); err != nil {
 		return err
 	}

@@ -83,10 +83,18 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	drift.Reason = cmp.reason
 	isDrift := cmp.changedByOthers || cmp.reason == securityv1alpha1.DriftMissing && s.inventory.Has(podSecurityEntry) && s.holdsBaseline(ns.Name)
 	drift.Message = "Pod Security labels differ from the spec: " + strings.Join(cmp.changed, ", ")
+	if raisesEnforce(ns.Labels, want) {
+		if want = r.checkRunningPods(ctx, s, ns, want, owned, res); want == nil {
+			return
+		}
+	}
 	if b.Spec.Mode == securityv1alpha1.ModeAudit {
 		if drift.Reason != "" {
 			res.report(drift)
 		}
+		return
+	}
+	if res.podSecurityHeld && !comparePodSecurity(ns.Labels, owned, want).needsApply {
 		return
 	}
 	res.wrote = true
@@ -96,7 +104,31 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	}
 	if isDrift && drift.Reason != "" {
 		res.corrected = append(res.corrected, drift)
+		observeRepairLatency(drift.Kind, time.Since(s.started))
 	}
+}
+
+// checkRunningPods dry-runs the Pod Security labels before they set or raise the enforce level
+// of a namespace, and records the running pods that violate it. It returns the labels to
+// apply: want, or want with the enforce level held back (onViolation: Hold, in Enforce mode,
+// reported as drift); nil when the dry run failed (retried).
+func (r *SecurityBaselineReconciler) checkRunningPods(ctx context.Context, s *scope, ns *corev1.Namespace,
+	want, owned map[string]string, res *namespaceResult,
+) map[string]string {
+	violations, pods, err := r.dryRunPodSecurity(ctx, ns, want, desired.FieldManager(s.b.Name))
+	if err != nil {
+		res.errs = append(res.errs, fmt.Errorf("dry-running the Pod Security labels of namespace %s: %w", ns.Name, err))
+		res.compliant = false
+		return nil
+	}
+	res.dryRan, res.violations, res.violatingPods = true, violations, pods
+	if pods == 0 || s.b.Spec.Mode == securityv1alpha1.ModeAudit || s.b.Spec.PodSecurity.OnViolation != securityv1alpha1.PodSecurityViolationHold {
+		return want
+	}
+	res.podSecurityHeld = true
+	res.report(securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name, Reason: securityv1alpha1.DriftFailed,
+		Message: fmt.Sprintf("enforce level %s held back: %d running pods violate it (spec.podSecurity.onViolation: Hold)", want[enforceLabel], pods)})
+	return holdEnforce(want, ns.Labels, owned)
 }
 
 // podSecurityComparison is how a Namespace's Pod Security labels compare with the spec.

@@ -34,14 +34,14 @@ import (
 // in a namespace that left the selection) and takes its Pod Security labels off namespaces it
 // no longer targets. Only objects with a controller ownerReference to the baseline's UID are
 // ever deleted; a failed delete is returned, so it is retried with backoff. Settled namespaces
-// (a valid namespace verdict: exactly the declared objects) hold nothing to prune.
-func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settled sets.Set[string]) []error {
+// (a valid namespace verdict: exactly the declared objects) hold nothing to prune. It returns
+// how many objects and namespaces it changed.
+func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settled sets.Set[string]) (changed int, errs []error) {
 	targeted := sets.New[string]()
 	for _, ns := range s.targets {
 		targeted.Insert(ns.Name)
 	}
 	declared := sets.New[desired.Key](s.declared...)
-	var errs []error
 	for namespace, n := range s.live {
 		if settled.Has(namespace) {
 			continue
@@ -51,17 +51,21 @@ func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settle
 			if !ownedBy(o.obj, s.b.UID) || targeted.Has(namespace) && declared.Has(desired.Key{Kind: o.kind, Name: key.Name}) {
 				continue
 			}
+			changed++
 			if err := r.deleteIfOwned(ctx, o.obj, key); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	for _, ns := range s.others {
+		if hasFieldManager(ns, desired.FieldManager(s.b.Name)) {
+			changed++
+		}
 		if err := r.releasePodSecurityLabels(ctx, s.b, ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errs
+	return changed, errs
 }
 
 // deleteIfOwned deletes an object of the baseline, only if it is still the one seen (UID).

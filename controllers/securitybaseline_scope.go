@@ -77,6 +77,8 @@ type scope struct {
 	// reported holds the drift entries the last status listed ("namespace/Kind/name/reason").
 	reported sets.Set[string]
 	verdicts *verdictSet
+	// started is when the pass began reading the cluster: drift it repairs was noticed then.
+	started time.Time
 }
 
 // inventoryEntry names a declared object in status.inventory.
@@ -98,6 +100,7 @@ func (e invalidSpecError) Error() string { return e.field + ": " + e.err.Error()
 // newScope reads what a reconcile of b needs.
 func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1alpha1.SecurityBaseline) (*scope, error) {
 	s := &scope{
+		started:   time.Now(),
 		b:         b,
 		inventory: sets.New(b.Status.Inventory...),
 		converged: sets.New[string](),

@@ -52,6 +52,38 @@ type observation struct {
 	errs []error
 	// inventory is the next status.inventory; nil keeps the current one.
 	inventory []string
+	// reportKind is the compliance report kind written (status.reportKind).
+	reportKind string
+	// violatingPods counts the running pods that violate the enforce level; violations holds
+	// the namespaces whose check found some in this pass (one Warning event each), held how
+	// many namespaces hold the enforce level back for them.
+	violatingPods int
+	violations    []namespaceViolations
+	held          int
+	// written counts the namespaces this pass wrote in, and the objects it pruned: a rollout
+	// or repair the operator has not yet seen come back through its watches (Reconciling).
+	written int
+}
+
+// namespaceViolations are the pods a Pod Security dry run found violating in one namespace.
+type namespaceViolations struct {
+	namespace string
+	pods      int
+	held      bool
+	first     []podViolation
+}
+
+// addPodSecurity adds a namespace's Pod Security check, after the reports carried earlier
+// findings over.
+func (o *observation) addPodSecurity(res *namespaceResult) {
+	o.violatingPods += res.violatingPods
+	if res.podSecurityHeld {
+		o.held++
+	}
+	if res.dryRan && res.violatingPods > 0 {
+		o.violations = append(o.violations, namespaceViolations{namespace: res.namespace, pods: res.violatingPods,
+			held: res.podSecurityHeld, first: res.violations})
+	}
 }
 
 func (o *observation) add(res *namespaceResult) {
@@ -66,6 +98,9 @@ func (o *observation) add(res *namespaceResult) {
 	o.errs = append(o.errs, res.errs...)
 	o.rejected += res.rejected
 	o.invalid += res.invalid
+	if res.wrote {
+		o.written++
+	}
 }
 
 // result is what the controller does after a reconcile: transient errors back off; what the
@@ -89,8 +124,18 @@ func (o *observation) result() (ctrl.Result, error) {
 	if len(o.missingKinds) > 0 {
 		pick(retryMissingCRDsAfter)
 	}
-	if o.rejected > 0 {
+	if o.rejected > 0 || o.held > 0 {
+		// Running pods are not watched: a namespace holding its enforce level back is checked
+		// again after a while.
 		pick(rejectedRetryAfter)
+	}
+	if o.reportKind == reportKindNone {
+		// A report CRD may be installed at any time; nothing watches for it.
+		pick(recheckReportKindsAfter)
+	}
+	if o.written > 0 {
+		// The watch events of the writes bring the baseline back; this is only a safety net.
+		pick(confirmWritesAfter)
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
 }
@@ -155,7 +200,10 @@ func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now m
 	st := &b.Status
 	st.ObservedGeneration = b.Generation
 	if obs.suspended {
-		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonSuspended, "reconciliation is suspended")
+		// Suspended is settled, not pending and not failed: kstatus reads Current, Argo CD's
+		// health check Suspended (from spec.suspend). Nothing is judged while suspended, so
+		// there is no Ready verdict either; the counts are those of the last pass.
+		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReady)
 		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
 		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionStalled)
 		return
@@ -180,6 +228,8 @@ func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now m
 	st.CompliantNamespaces = int32(obs.compliant)
 	st.ManagedObjects = int32(obs.managed)
 	st.DriftedObjects = int32(len(obs.drift))
+	st.PodSecurityViolations = int32(obs.violatingPods)
+	st.ReportKind = obs.reportKind
 	st.DriftCorrections += int64(len(obs.corrected))
 	st.Drift = nil
 	if len(obs.drift) > 0 {
@@ -202,19 +252,7 @@ func computeStatus(b *securityv1alpha1.SecurityBaseline, obs *observation, now m
 	}
 
 	driftCondition(b, obs)
-	readyCondition(b, obs)
-
-	if len(obs.errs) > 0 {
-		setCondition(b, securityv1alpha1.ConditionReconciling, metav1.ConditionTrue, securityv1alpha1.ReasonProgressing,
-			fmt.Sprintf("%d writes failed and are retried", len(obs.errs)))
-	} else {
-		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionReconciling)
-	}
-	if reason, msg := stalledReason(obs); reason != "" {
-		setCondition(b, securityv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-	} else {
-		meta.RemoveStatusCondition(&st.Conditions, securityv1alpha1.ConditionStalled)
-	}
+	healthConditions(b, obs)
 }
 
 func driftCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
@@ -232,28 +270,49 @@ func driftCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
 	}
 }
 
-func readyCondition(b *securityv1alpha1.SecurityBaseline, obs *observation) {
+// healthConditions sets Ready, Reconciling and Stalled so that kstatus (Flux) and the Argo CD
+// health check read the contract's GitOps health: Stalled=True (Failed, Degraded) for what
+// needs a human, Reconciling=True (InProgress, Progressing) while writes are being confirmed
+// or retried, otherwise Ready=True (Current, Healthy). Stalled and Reconciling are never both
+// True: kstatus takes whichever comes first.
+func healthConditions(b *securityv1alpha1.SecurityBaseline, obs *observation) {
+	conditions := &b.Status.Conditions
 	summary := fmt.Sprintf("%d of %d namespaces compliant", obs.compliant, obs.matched)
-	if len(obs.missingKinds) > 0 {
-		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonCRDNotInstalled,
-			fmt.Sprintf("CRD not installed: %s; %s", strings.Join(obs.missingKinds, ", "), summary))
+	if reason, message := stalledReason(b, obs); reason != "" {
+		setCondition(b, securityv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
+		meta.RemoveStatusCondition(conditions, securityv1alpha1.ConditionReconciling)
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message+"; "+summary)
 		return
 	}
+	meta.RemoveStatusCondition(conditions, securityv1alpha1.ConditionStalled)
+	if progress := progressMessage(obs); progress != "" {
+		setCondition(b, securityv1alpha1.ConditionReconciling, metav1.ConditionTrue, securityv1alpha1.ReasonProgressing, progress)
+		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionUnknown, securityv1alpha1.ReasonProgressing, progress)
+		return
+	}
+	meta.RemoveStatusCondition(conditions, securityv1alpha1.ConditionReconciling)
 	if obs.compliant == obs.matched && len(obs.drift) == 0 {
 		setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionTrue, securityv1alpha1.ReasonCompliant, summary)
 		return
 	}
-	reason := securityv1alpha1.ReasonNotCompliant
-	if r, _ := stalledReason(obs); r != "" {
-		reason = r
-	} else if len(obs.errs) > 0 {
-		reason = securityv1alpha1.ReasonProgressing
-	}
-	setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, reason, summary)
+	setCondition(b, securityv1alpha1.ConditionReady, metav1.ConditionFalse, securityv1alpha1.ReasonNotCompliant, summary)
 }
 
-// stalledReason names what blocks progress until the spec or the cluster changes, if anything.
-func stalledReason(obs *observation) (reason, message string) {
+// progressMessage says what is in progress: failed writes being retried, or writes of this
+// pass not yet seen back through the watches. Empty when nothing is.
+func progressMessage(obs *observation) string {
+	switch {
+	case len(obs.errs) > 0:
+		return fmt.Sprintf("%d writes failed and are retried", len(obs.errs))
+	case obs.written > 0:
+		return fmt.Sprintf("rolling out: wrote to %d namespaces, confirming", obs.written)
+	}
+	return ""
+}
+
+// stalledReason names what blocks progress until the spec or the cluster changes, if anything:
+// a permanent problem, or drift that Audit mode reports and does not repair.
+func stalledReason(b *securityv1alpha1.SecurityBaseline, obs *observation) (reason, message string) {
 	counts := map[securityv1alpha1.DriftReason]int{}
 	for _, d := range obs.drift {
 		counts[d.Reason]++
@@ -266,9 +325,14 @@ func stalledReason(obs *observation) (reason, message string) {
 	case counts[securityv1alpha1.DriftForbidden] > 0:
 		return securityv1alpha1.ReasonForbidden, fmt.Sprintf("%d objects may not be written by the operator%s",
 			counts[securityv1alpha1.DriftForbidden], firstMessage(obs.drift, securityv1alpha1.DriftForbidden))
+	case obs.held > 0:
+		return securityv1alpha1.ReasonPodSecurityViolations, fmt.Sprintf("%d namespaces hold their enforce level back: %d running pods violate it%s",
+			obs.held, obs.violatingPods, firstMessage(obs.drift, securityv1alpha1.DriftFailed))
 	case obs.invalid > 0:
 		return securityv1alpha1.ReasonInvalidSpec, fmt.Sprintf("the API server rejected %d objects as invalid%s",
 			obs.invalid, firstMessage(obs.drift, securityv1alpha1.DriftFailed))
+	case b.Spec.Mode == securityv1alpha1.ModeAudit && len(obs.drift) > 0 && len(obs.errs) == 0:
+		return securityv1alpha1.ReasonDriftFound, fmt.Sprintf("Audit mode: %d objects differ from the spec; Enforce would repair them", len(obs.drift))
 	}
 	return "", ""
 }

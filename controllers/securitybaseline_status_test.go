@@ -107,36 +107,48 @@ var _ = Describe("computeStatus", func() {
 		Expect(b.Status.Drift[19].Namespace).To(Equal("ns-20"))
 	})
 
-	DescribeTable("names what keeps a baseline from Ready",
-		func(obs *observation, readyReason, stalledReason string, reconciling bool) {
-			b := newBaseline()
+	audit := func() *securityv1alpha1.SecurityBaseline {
+		b := newBaseline()
+		b.Spec.Mode = securityv1alpha1.ModeAudit
+		return b
+	}
+
+	DescribeTable("names what keeps a baseline from Ready, the way kstatus and Argo CD read it",
+		func(b *securityv1alpha1.SecurityBaseline, obs *observation, ready metav1.ConditionStatus, readyReason, stalledReason string, reconciling bool) {
 			computeStatus(b, obs, now)
 			status, reason := conditionOf(b, securityv1alpha1.ConditionReady)
-			Expect(status).To(Equal(metav1.ConditionFalse))
+			Expect(status).To(Equal(ready))
 			Expect(reason).To(Equal(readyReason))
 			_, stalled := conditionOf(b, securityv1alpha1.ConditionStalled)
 			Expect(stalled).To(Equal(stalledReason))
 			Expect(condition(b, securityv1alpha1.ConditionReconciling) != nil).To(Equal(reconciling))
 		},
-		Entry("a conflict", &observation{matched: 1, drift: []securityv1alpha1.Drift{conflict}},
-			securityv1alpha1.ReasonConflict, securityv1alpha1.ReasonConflict, false),
-		Entry("a forbidden write", &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftForbidden}}},
-			securityv1alpha1.ReasonForbidden, securityv1alpha1.ReasonForbidden, false),
-		Entry("a CRD not installed", &observation{matched: 1, compliant: 1, missingKinds: []string{"secretstores.external-secrets.io"}},
-			securityv1alpha1.ReasonCRDNotInstalled, securityv1alpha1.ReasonCRDNotInstalled, false),
-		Entry("a failed write being retried", &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftFailed}},
-			errs: []error{errors.New("boom")}}, securityv1alpha1.ReasonProgressing, "", true),
-		Entry("Audit drift", &observation{matched: 1, drift: []securityv1alpha1.Drift{missing}},
-			securityv1alpha1.ReasonNotCompliant, "", false),
+		Entry("a conflict", newBaseline(), &observation{matched: 1, drift: []securityv1alpha1.Drift{conflict}},
+			metav1.ConditionFalse, securityv1alpha1.ReasonConflict, securityv1alpha1.ReasonConflict, false),
+		Entry("a forbidden write", newBaseline(), &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftForbidden}}},
+			metav1.ConditionFalse, securityv1alpha1.ReasonForbidden, securityv1alpha1.ReasonForbidden, false),
+		Entry("a CRD not installed", newBaseline(), &observation{matched: 1, compliant: 1, missingKinds: []string{"secretstores.external-secrets.io"}},
+			metav1.ConditionFalse, securityv1alpha1.ReasonCRDNotInstalled, securityv1alpha1.ReasonCRDNotInstalled, false),
+		Entry("a conflict while other writes are retried: Stalled wins", newBaseline(), &observation{matched: 2, drift: []securityv1alpha1.Drift{conflict},
+			errs: []error{errors.New("boom")}}, metav1.ConditionFalse, securityv1alpha1.ReasonConflict, securityv1alpha1.ReasonConflict, false),
+		Entry("a failed write being retried", newBaseline(), &observation{matched: 1, drift: []securityv1alpha1.Drift{{Reason: securityv1alpha1.DriftFailed}},
+			errs: []error{errors.New("boom")}}, metav1.ConditionUnknown, securityv1alpha1.ReasonProgressing, "", true),
+		Entry("a rollout being confirmed", newBaseline(), &observation{matched: 3, compliant: 3, written: 3},
+			metav1.ConditionUnknown, securityv1alpha1.ReasonProgressing, "", true),
+		Entry("Audit drift", audit(), &observation{matched: 1, drift: []securityv1alpha1.Drift{missing}},
+			metav1.ConditionFalse, securityv1alpha1.ReasonDriftFound, securityv1alpha1.ReasonDriftFound, false),
+		Entry("Audit, no drift", audit(), &observation{matched: 1, compliant: 1},
+			metav1.ConditionTrue, securityv1alpha1.ReasonCompliant, "", false),
 	)
 
-	It("reports a suspended baseline as not Ready, keeping its counts", func() {
+	It("takes Ready, Reconciling and Stalled away from a suspended baseline, keeping its counts", func() {
 		b := newBaseline()
-		computeStatus(b, &observation{matched: 2, compliant: 2}, now)
+		computeStatus(b, &observation{matched: 2, drift: []securityv1alpha1.Drift{conflict}}, now)
 		computeStatus(b, &observation{suspended: true}, now)
-		status, reason := conditionOf(b, securityv1alpha1.ConditionReady)
-		Expect(status).To(Equal(metav1.ConditionFalse))
-		Expect(reason).To(Equal(securityv1alpha1.ReasonSuspended))
+		Expect(condition(b, securityv1alpha1.ConditionReady)).To(BeNil())
+		Expect(condition(b, securityv1alpha1.ConditionStalled)).To(BeNil())
+		Expect(condition(b, securityv1alpha1.ConditionReconciling)).To(BeNil())
 		Expect(b.Status.MatchedNamespaces).To(Equal(int32(2)))
+		Expect(b.Status.ObservedGeneration).To(Equal(int64(3)))
 	})
 })

@@ -110,6 +110,7 @@ func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desi
 	s.verdicts.record(key, verdict{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), generation: s.b.Generation})
 	if isDrift {
 		res.corrected = append(res.corrected, drift)
+		observeRepairLatency(drift.Kind, time.Since(s.started))
 	}
 }
 

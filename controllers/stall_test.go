@@ -59,6 +59,7 @@ var _ = Describe("permanent errors", func() {
 				HaveField("Message", ContainSubstring("must be a strict subset"))))
 			g.Expect(condition(b, securityv1alpha1.ConditionReady)).To(HaveField("Status", metav1.ConditionFalse))
 			g.Expect(b.Status.Drift).To(ContainElement(driftEntry(ns.Name, "NetworkPolicy", "bad-ipblock", securityv1alpha1.DriftFailed)))
+			expectHealth(g, name, "invalid-spec")
 		}).Should(Succeed())
 		Expect(isNotFound(&networkingv1.NetworkPolicy{}, ns.Name, "bad-ipblock")()).To(BeTrue())
 		for _, np := range []string{name + "-default-deny", "allow-ingress-controller"} {

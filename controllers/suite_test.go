@@ -147,6 +147,7 @@ var _ = AfterSuite(func() {
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
+	checkCapturedHealth()
 })
 
 func init() {

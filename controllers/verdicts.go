@@ -71,7 +71,10 @@ func (r *SecurityBaselineReconciler) verdictsFor(b *securityv1alpha1.SecurityBas
 }
 
 // forget drops the verdicts of a baseline that is gone.
-func (r *SecurityBaselineReconciler) forget(name string) { r.verdicts.Delete(name) }
+func (r *SecurityBaselineReconciler) forget(name string) {
+	r.verdicts.Delete(name)
+	r.statusWrites.Delete(name)
+}
 
 // lookup returns the verdict still valid for the object (nil obj: absent) at generation.
 func (v *verdictSet) lookup(key desired.Key, uid types.UID, resourceVersion string, generation int64, now time.Time) *verdict {

@@ -18,12 +18,14 @@ package v1alpha1
 
 // Condition types of a SecurityBaseline.
 const (
-	// ConditionReady is True when every matched namespace is compliant.
+	// ConditionReady is True when every matched namespace is compliant; Unknown while a rollout
+	// is being confirmed; absent while the baseline is suspended.
 	ConditionReady = "Ready"
-	// ConditionReconciling is present (True) while a rollout is in progress (kstatus).
+	// ConditionReconciling is present (True) while a rollout or drift repair is being confirmed
+	// or failed writes are retried (kstatus InProgress).
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is present (True) while progress is impossible without a spec or
-	// cluster change (kstatus).
+	// cluster change, or while Audit mode reports drift (kstatus Failed).
 	ConditionStalled = "Stalled"
 	// ConditionDriftDetected is True while some object differs from the spec and is not yet
 	// repaired; False with reason DriftCorrected after Enforce repaired drift.
@@ -42,17 +44,19 @@ const (
 	ReasonConflict = "Conflict"
 	// ReasonForbidden: the operator may not write some object.
 	ReasonForbidden = "Forbidden"
-	// ReasonSuspended: reconciliation is suspended by spec.suspend.
-	ReasonSuspended = "Suspended"
 	// ReasonDriftCorrected: drift was seen and repaired.
 	ReasonDriftCorrected = "DriftCorrected"
 	// ReasonNoDrift: no drift was seen.
 	ReasonNoDrift = "NoDrift"
-	// ReasonDriftFound: some object differs from the spec and is not repaired.
+	// ReasonDriftFound: some object differs from the spec and is not repaired; as the Stalled
+	// reason, Audit mode found drift it does not repair (kstatus Failed, Argo CD Degraded).
 	ReasonDriftFound = "DriftFound"
 	// ReasonInvalidSpec: the spec cannot be acted on, or the API server rejected an object it
 	// declares as invalid; the message quotes the server.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonPodSecurityViolations: running pods violate the enforce level a namespace should
+	// get, and spec.podSecurity.onViolation Hold holds it back until they are fixed.
+	ReasonPodSecurityViolations = "PodSecurityViolations"
 	// ReasonCRDNotInstalled: a kind the baseline declares (SecretStore, SecretProviderClass)
 	// is not served by the cluster.
 	ReasonCRDNotInstalled = "CRDNotInstalled"
@@ -64,6 +68,9 @@ const (
 	EventDriftCorrected = "DriftCorrected"
 	// EventApplyFailed (Warning) names an object that could not be written.
 	EventApplyFailed = "ApplyFailed"
+	// EventPodSecurityViolations (Warning) names a namespace whose running pods violate the
+	// enforce level being set.
+	EventPodSecurityViolations = "PodSecurityViolations"
 	// EventConflict (Warning) names an object or label the baseline does not manage.
 	EventConflict = "Conflict"
 )

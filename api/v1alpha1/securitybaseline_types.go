@@ -136,7 +136,32 @@ type PodSecurity struct {
 	// +kubebuilder:default=latest
 	// +kubebuilder:validation:Pattern=`^(latest|v1\.[0-9]+)$`
 	Version string `json:"version,omitempty"`
+
+	// onViolation says what happens when setting or raising the enforce level of a namespace
+	// would reject pods already running there. The operator first applies the label change as
+	// a server-side dry run and collects the API server's warnings about violating pods; they
+	// are reported in the namespace's compliance report, counted in
+	// status.podSecurityViolations and sent as a Warning event. Then "Apply" (the default)
+	// sets the enforce label anyway (running pods keep running; new ones are rejected), and
+	// "Hold" leaves the enforce label as it is and reports the namespace as not compliant
+	// until the pods are fixed (the other Pod Security labels are set).
+	// +optional
+	// +kubebuilder:default=Apply
+	OnViolation PodSecurityViolationAction `json:"onViolation,omitempty"`
 }
+
+// PodSecurityViolationAction is what happens when pods already running in a namespace violate
+// the enforce level about to be set.
+// +kubebuilder:validation:Enum=Apply;Hold
+type PodSecurityViolationAction string
+
+// PodSecurityViolationAction values.
+const (
+	// PodSecurityViolationApply sets the enforce label anyway.
+	PodSecurityViolationApply PodSecurityViolationAction = "Apply"
+	// PodSecurityViolationHold holds the enforce label back and reports the namespace.
+	PodSecurityViolationHold PodSecurityViolationAction = "Hold"
+)
 
 // NetworkPolicies declares the NetworkPolicies of a target namespace.
 type NetworkPolicies struct {
@@ -494,6 +519,19 @@ type SecurityBaselineStatus struct {
 	// +optional
 	// +kubebuilder:default=0
 	DriftCorrections int64 `json:"driftCorrections"`
+
+	// podSecurityViolations counts the running pods that violated the enforce level when the
+	// operator last checked it before setting or raising it (a server-side dry run); with
+	// onViolation Hold they keep the enforce label back.
+	// +optional
+	// +kubebuilder:default=0
+	PodSecurityViolations int32 `json:"podSecurityViolations"`
+
+	// reportKind is the kind of compliance report written to each target namespace:
+	// "Report" (openreports.io/v1alpha1), "PolicyReport" (wgpolicyk8s.io/v1alpha2), or "None"
+	// when neither CRD is installed.
+	// +optional
+	ReportKind string `json:"reportKind,omitempty"`
 
 	// lastDrift is the most recent drift seen.
 	// +optional

@@ -195,6 +195,13 @@ func NamespaceLabels(name string, labels map[string]string) *corev1ac.NamespaceA
 	return ns
 }
 
+// ownerReferences is the controller ownerReference of an unstructured object of b.
+func ownerReferences(b *securityv1alpha1.SecurityBaseline) []metav1.OwnerReference {
+	ref := metav1.OwnerReference{}
+	mustConvert(ownerReference(b), &ref)
+	return []metav1.OwnerReference{ref}
+}
+
 func ownerReference(b *securityv1alpha1.SecurityBaseline) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().
 		WithAPIVersion(securityv1alpha1.GroupVersion.String()).
@@ -324,9 +331,7 @@ func secretStore(b *securityv1alpha1.SecurityBaseline, namespace string, s secur
 	u.SetName(s.Name)
 	u.SetNamespace(namespace)
 	u.SetLabels(Labels(b.Name))
-	ref := metav1.OwnerReference{}
-	mustConvert(ownerReference(b), &ref)
-	u.SetOwnerReferences([]metav1.OwnerReference{ref})
+	u.SetOwnerReferences(ownerReferences(b))
 	if spec != nil {
 		u.Object["spec"] = substituteAll(spec, namespace)
 	}
