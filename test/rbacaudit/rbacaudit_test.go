@@ -55,6 +55,8 @@ var allowed = []Permission{
 		"binds its own author-authorization policy at start-up (--install-admission-policy), by name only; get: not again when unchanged", namedOnly),
 	allow("external-secrets.io", "secretstores", owned, "secretStores[].externalSecrets in each target namespace"),
 	allow("secrets-store.csi.x-k8s.io", "secretproviderclasses", owned, "secretStores[].csi in each target namespace"),
+	allow("openreports.io", "reports", owned, "the baseline's compliance report (OpenReports) in each target namespace"),
+	allow("wgpolicyk8s.io", "policyreports", owned, "the baseline's compliance report where only the Policy WG's CRD is installed"),
 	allow("events.k8s.io", "events", []string{"create", "patch", "get", "list", "watch"},
 		"create/patch: events on SecurityBaselines; get/list/watch: grantable read-only"),
 	allow("coordination.k8s.io", "leases", []string{"get", "list", "watch", "create", "update", "patch", "delete"},
