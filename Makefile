@@ -38,16 +38,18 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRD and the operator's RBAC from markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	cp config/crd/bases/security.baseline.dev_securitybaselines.yaml internal/crd/securitybaselines.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: verify
-verify: manifests generate bundle ## Fail when generated code or manifests are not committed.
-	@if [ -n "$$(git status --porcelain -- api config bundle)" ]; then \
-		echo "generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- api config bundle; git --no-pager diff --stat -- api config bundle; exit 1; fi
+verify: manifests generate bundle helm-chart build-installer ## Fail when generated code or manifests are not committed.
+	@if [ -n "$$(git status --porcelain -- api config bundle bundle.Dockerfile charts dist)" ]; then \
+		echo "generated files are stale; run 'make manifests generate bundle helm-chart build-installer' and commit:"; \
+		git status --porcelain -- api config bundle bundle.Dockerfile charts dist; git --no-pager diff --stat -- api config bundle bundle.Dockerfile charts dist; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- internal/crd)" ]; then echo "internal/crd/securitybaselines.yaml (the plugin's embedded CRD) is stale; run 'make manifests' and commit:"; git status --porcelain -- internal/crd; exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -90,18 +92,35 @@ bench: build controlplane ## Scale benchmark on a fresh local control plane (BEN
 .PHONY: build
 build: manifests generate ## Build the manager binary.
 	go build -o bin/manager .
+	go build -o bin/kubectl-securitybaseline ./cmd/kubectl-securitybaseline
 
 .PHONY: run
 run: controlplane ## Run the operator against $$KUBECONFIG, or a local control plane it starts.
 	CONTROLPLANE_DIR=$(CONTROLPLANE_DIR) hack/run-local.sh
 
 .PHONY: bundle
-bundle: manifests kustomize ## Write the OLM bundle (bundle/) from config/manifests.
+bundle: manifests kustomize ## Write the OLM bundle (bundle/, bundle.Dockerfile) from config/manifests: make bundle VERSION=x.y.z IMG=...
 	$(KUSTOMIZE) build config/manifests | go run ./hack/bundle -version $(VERSION) -image $(IMG) -dir bundle
 
+.PHONY: helm-chart
+helm-chart: manifests kustomize ## Regenerate the Helm chart's CRDs, RBAC, admission policy and alert rule templates from config/.
+	{ $(KUSTOMIZE) build config/default; echo ---; $(KUSTOMIZE) build config/prometheus; } | go run ./hack/bundle -chart charts/securitybaseline-operator
+
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write the release manifests dist/install.yaml (CRD, RBAC, namespace, Deployment, admission policy) for IMG.
+	mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+CONTAINER_TOOL ?= docker
+
 .PHONY: docker-build
-docker-build: ## Build the operator image (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: ## Build the operator image with $$CONTAINER_TOOL (docker or podman).
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the operator image with $$CONTAINER_TOOL.
+	$(CONTAINER_TOOL) push $(IMG)
 
 ##@ Deployment
 

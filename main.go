@@ -19,36 +19,16 @@ limitations under the License.
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"flag"
 	"os"
 	"strings"
-	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/sets"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
-	"github.com/securitybaseline/securitybaseline-operator/controllers"
-	"github.com/securitybaseline/securitybaseline-operator/internal/admission"
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
+	"github.com/securitybaseline/securitybaseline-operator/internal/manager"
 )
-
-var scheme = runtime.NewScheme()
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(securityv1alpha1.AddToScheme(scheme))
-}
 
 func main() {
 	var (
@@ -86,10 +66,16 @@ func main() {
 	if ownNamespace == "" {
 		ownNamespace = "securitybaseline-system"
 	}
-	protectedNamespaces := sets.New(ownNamespace)
+	var protectedNamespaces []string
 	for ns := range strings.SplitSeq(protected, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
-			protectedNamespaces.Insert(ns)
+			protectedNamespaces = append(protectedNamespaces, ns)
+		}
+	}
+	if metricsAddr == "" {
+		metricsAddr = ":8080"
+		if secureMetrics {
+			metricsAddr = ":8443"
 		}
 	}
 
@@ -97,81 +83,23 @@ func main() {
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	cfg.UserAgent = desired.OperatorName
 
-	// Metrics as kubebuilder scaffolds them: HTTPS, each scrape's bearer token checked with a
-	// TokenReview and its access to /metrics with a SubjectAccessReview. HTTP/2 stays off
-	// (HTTP/2 Rapid Reset, CVE-2023-44487).
-	if metricsAddr == "" {
-		metricsAddr = ":8080"
-		if secureMetrics {
-			metricsAddr = ":8443"
-		}
-	}
-	metricsOpts := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		CertDir:       metricsCertPath,
-		TLSOpts:       []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
-	}
-	if secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        probeAddr,
-		PprofBindAddress:              pprofAddr,
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "securitybaseline-operator.baseline.dev",
-		LeaderElectionNamespace:       ownNamespace,
-		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(),
-		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	mgr, err := manager.New(cfg, manager.Options{
+		MetricsAddr:             metricsAddr,
+		SecureMetrics:           secureMetrics,
+		MetricsCertPath:         metricsCertPath,
+		ProbeAddr:               probeAddr,
+		PprofAddr:               pprofAddr,
+		LeaderElect:             leaderElect,
+		Namespace:               ownNamespace,
+		ProtectedNamespaces:     protectedNamespaces,
+		Workers:                 workers,
+		MaxConcurrentReconciles: concurrentReconciles,
+		InstallAdmissionPolicy:  *installAdmissionPolicy,
 	})
 	if err != nil {
-		log.Error(err, "creating the manager")
+		log.Error(err, "setting up the operator")
 		os.Exit(1)
 	}
-
-	reconciler := &controllers.SecurityBaselineReconciler{
-		Client:              mgr.GetClient(),
-		APIReader:           mgr.GetAPIReader(),
-		Scheme:              mgr.GetScheme(),
-		Recorder:            mgr.GetEventRecorder(desired.OperatorName),
-		ProtectedNamespaces: protectedNamespaces,
-		Workers:             workers,
-	}
-	if err := reconciler.SetupWithManager(mgr, concurrentReconciles); err != nil {
-		log.Error(err, "setting up the SecurityBaseline controller")
-		os.Exit(1)
-	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		log.Error(err, "adding the health check")
-		os.Exit(1)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		log.Error(err, "adding the readiness check")
-		os.Exit(1)
-	}
-
-	// Who may write a SecurityBaseline is decided at admission; the operator applies the policy
-	// itself, as installers such as OLM cannot ship it.
-	if *installAdmissionPolicy {
-		installCtx, cancelInstall := context.WithTimeout(context.Background(), time.Minute)
-		c, err := client.New(cfg, client.Options{Scheme: scheme})
-		if err == nil {
-			err = admission.Install(installCtx, c, log)
-		}
-		cancelInstall()
-		if err != nil {
-			log.Error(err, "installing the admission policy; where it is installed otherwise, run with --install-admission-policy=false")
-			os.Exit(1)
-		}
-	} else {
-		log.Info("--install-admission-policy=false: SecurityBaseline authors are NOT checked unless the admission policy is installed otherwise (config/admission)",
-			"validatingAdmissionPolicy", admission.PolicyName)
-	}
-
-	log.Info("starting manager", "protectedNamespaces", sets.List(protectedNamespaces))
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "running the manager")
 		os.Exit(1)

@@ -90,6 +90,8 @@ type SecurityBaselineReconciler struct {
 	watchMu sync.Mutex
 	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
+	// podSecurityChecks holds recent Pod Security dry-run outcomes (see podSecurityCheck).
+	podSecurityChecks sync.Map
 	// statusWrites holds, per baseline name, the resourceVersion of the last status write, to
 	// tell a cache that lags behind it (see statusMayBeStale).
 	statusWrites sync.Map

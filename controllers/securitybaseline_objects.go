@@ -52,12 +52,13 @@ type namespaceResult struct {
 	// complete: every declared object is the baseline's; settled: the namespace verdict held
 	// (exactly the declared objects, all as declared); wrote: this pass wrote in the namespace.
 	complete, settled, wrote bool
-	// dryRan: the Pod Security labels were dry-run before setting or raising the enforce level;
-	// violations are the running pods that violate it (groups, capped), violatingPods counts
-	// them all, and podSecurityHeld says the enforce level was held back (onViolation: Hold).
-	dryRan, podSecurityHeld bool
-	violations              []podViolation
-	violatingPods           int
+	// checkedPods: the running pods were checked against the enforce level about to be set
+	// or raised (dryRan: by a dry run of this pass, not a recent one's outcome); violations are
+	// the running pods that violate it (groups, capped), violatingPods counts them all, and
+	// podSecurityHeld says the enforce level was held back (onViolation: Hold).
+	checkedPods, dryRan, podSecurityHeld bool
+	violations                           []podViolation
+	violatingPods                        int
 }
 
 func (res *namespaceResult) report(d securityv1alpha1.Drift) {

@@ -115,13 +115,24 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 func (r *SecurityBaselineReconciler) checkRunningPods(ctx context.Context, s *scope, ns *corev1.Namespace,
 	want, owned map[string]string, res *namespaceResult,
 ) map[string]string {
-	violations, pods, err := r.dryRunPodSecurity(ctx, ns, want, desired.FieldManager(s.b.Name))
-	if err != nil {
-		res.errs = append(res.errs, fmt.Errorf("dry-running the Pod Security labels of namespace %s: %w", ns.Name, err))
-		res.compliant = false
-		return nil
+	key := podSecurityCheckKey{baseline: s.b.Name, namespace: ns.UID}
+	level := want[enforceLabel] + ":" + want[enforceVersionLabel]
+	check, cached := r.podSecurityChecks.Load(key)
+	if !cached || !check.(podSecurityCheck).validFor(ns, level, time.Now()) {
+		violations, pods, err := r.dryRunPodSecurity(ctx, ns, want, desired.FieldManager(s.b.Name))
+		if err != nil {
+			res.errs = append(res.errs, fmt.Errorf("dry-running the Pod Security labels of namespace %s: %w", ns.Name, err))
+			res.compliant = false
+			return nil
+		}
+		check = podSecurityCheck{resourceVersion: ns.ResourceVersion, level: level, violations: violations, pods: pods,
+			expires: time.Now().Add(rejectedRetryAfter)}
+		r.podSecurityChecks.Store(key, check)
+		res.dryRan = true
 	}
-	res.dryRan, res.violations, res.violatingPods = true, violations, pods
+	c := check.(podSecurityCheck)
+	pods := c.pods
+	res.checkedPods, res.violations, res.violatingPods = true, c.violations, pods
 	if pods == 0 || s.b.Spec.Mode == securityv1alpha1.ModeAudit || s.b.Spec.PodSecurity.OnViolation != securityv1alpha1.PodSecurityViolationHold {
 		return want
 	}

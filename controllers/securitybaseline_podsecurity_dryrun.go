@@ -23,8 +23,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -41,6 +43,26 @@ type podViolation struct {
 	pod     string
 	pods    int
 	message string
+}
+
+// podSecurityCheckKey names the Pod Security check of a baseline in a namespace.
+type podSecurityCheckKey struct {
+	baseline  string
+	namespace types.UID
+}
+
+// podSecurityCheck is the outcome of a Pod Security dry run. Like a verdict, it only spares a
+// request whose answer is known: it is valid for the same namespace (resourceVersion) and
+// enforce level, and for rejectedRetryAfter, since running pods are not watched.
+type podSecurityCheck struct {
+	resourceVersion, level string
+	violations             []podViolation
+	pods                   int
+	expires                time.Time
+}
+
+func (c podSecurityCheck) validFor(ns *corev1.Namespace, level string, now time.Time) bool {
+	return c.resourceVersion == ns.ResourceVersion && c.level == level && now.Before(c.expires)
 }
 
 // warningsKey is the context key of the warnings sink of one request.

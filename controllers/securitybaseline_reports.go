@@ -203,12 +203,12 @@ func reportResults(s *scope, res *namespaceResult) []desired.ReportResult {
 // enforce level.
 const reasonPodSecurityViolation = "PodSecurityViolation"
 
-// carryViolations takes the violations of a namespace that was not dry-run in this pass from
+// carryViolations takes the violations of a namespace whose pods were not checked in this pass from
 // its current report: they were found when the enforce level was last set or raised, and
 // stand while the baseline still sets an enforce level (a new one is dry-run again).
 func carryViolations(s *scope, res *namespaceResult, report client.Object) {
 	u, ok := report.(*unstructured.Unstructured)
-	if res.dryRan || !ok || s.podSecurity[enforceLabel] == "" {
+	if res.checkedPods || !ok || s.podSecurity[enforceLabel] == "" {
 		return
 	}
 	items, _, _ := unstructured.NestedSlice(u.Object, "results")

@@ -74,6 +74,12 @@ func (r *SecurityBaselineReconciler) verdictsFor(b *securityv1alpha1.SecurityBas
 func (r *SecurityBaselineReconciler) forget(name string) {
 	r.verdicts.Delete(name)
 	r.statusWrites.Delete(name)
+	r.podSecurityChecks.Range(func(key, _ any) bool {
+		if key.(podSecurityCheckKey).baseline == name {
+			r.podSecurityChecks.Delete(key)
+		}
+		return true
+	})
 }
 
 // lookup returns the verdict still valid for the object (nil obj: absent) at generation.
