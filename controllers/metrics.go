@@ -158,8 +158,11 @@ func (r *SecurityBaselineReconciler) record(b *securityv1alpha1.SecurityBaseline
 // violationMessage says which running pods of a namespace violate the enforce level being set.
 func violationMessage(b *securityv1alpha1.SecurityBaseline, v namespaceViolations) string {
 	action := "set anyway (spec.podSecurity.onViolation: Apply)"
-	if v.held {
+	switch {
+	case v.held:
 		action = "held back (spec.podSecurity.onViolation: Hold)"
+	case b.Spec.Mode == securityv1alpha1.ModeAudit:
+		action = "not set (Audit mode)"
 	}
 	var level securityv1alpha1.PodSecurityLevel
 	if b.Spec.PodSecurity != nil {

@@ -72,12 +72,6 @@ func resultsByRule(g Gomega, u *unstructured.Unstructured) map[string]map[string
 // The report CRDs stay installed once a spec installs them, so the specs run in order: none,
 // then only the Policy WG's, then OpenReports too.
 var _ = Describe("per-namespace compliance reports", Ordered, func() {
-	BeforeAll(func() {
-		saved := recheckReportKindsAfter
-		recheckReportKindsAfter = time.Second
-		DeferCleanup(func() { recheckReportKindsAfter = saved })
-	})
-
 	It("says in status that no report CRD is installed, and works on", func() {
 		sel := uniqueName("sel")
 		newNamespace(sel)

@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -40,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 )
@@ -84,6 +86,8 @@ type SecurityBaselineReconciler struct {
 	// has told that no report CRD is installed.
 	reportsMissingSince atomic.Value
 	reportsNoneLogged   atomic.Bool
+	// reportCRDInstalled has every baseline reconciled once a report CRD appears.
+	reportCRDInstalled chan event.GenericEvent
 	// watched holds the optional kinds (secret stores) whose watches have started: it only
 	// decides whether to start a watch, never what a reconcile writes.
 	watched sync.Map
@@ -199,14 +203,23 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 		obs.written += pruned
 		obs.errs = append(obs.errs, errs...)
 	}
+	// Reports are an output of the pass, not part of the baseline: a report that cannot be
+	// written is logged and tried again later, and changes nothing else.
 	reportKind, errs := r.reconcileReports(ctx, s, results)
-	obs.reportKind = reportKind
-	obs.errs = append(obs.errs, errs...)
+	obs.reportKind, obs.reportsFailed = reportKind, len(errs) > 0
+	for _, err := range errs {
+		ctrl.LoggerFrom(ctx).Error(err, "writing a compliance report")
+	}
+	targeted := sets.New[types.UID]()
 	for _, res := range results {
 		if res != nil {
 			obs.addPodSecurity(res)
 		}
 	}
+	for _, ns := range s.targets {
+		targeted.Insert(ns.UID)
+	}
+	r.forgetPodSecurityChecks(b.Name, targeted)
 	obs.inventory = nextInventory(s, results, obs)
 	s.verdicts.rotate()
 	return obs, nil

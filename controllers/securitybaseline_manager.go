@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -82,6 +83,11 @@ func (r *SecurityBaselineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles})
 	for _, obj := range []client.Object{&networkingv1.NetworkPolicy{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.ServiceAccount{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(baselineOfObject))
+	}
+	r.reportCRDInstalled = make(chan event.GenericEvent)
+	b = b.WatchesRawSource(source.Channel(r.reportCRDInstalled, handler.EnqueueRequestsFromMapFunc(r.baselinesForNamespace)))
+	if err := mgr.Add(manager.RunnableFunc(r.watchForReportCRDs)); err != nil {
+		return err
 	}
 	c, err := b.Build(r)
 	if err != nil {

@@ -51,15 +51,19 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	want := s.podSecurity
 	if len(want) == 0 {
 		if b.Spec.Mode != securityv1alpha1.ModeAudit && hasFieldManager(ns, manager) {
-			res.wrote = true
 			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
 				res.errs = append(res.errs, err)
+			} else {
+				res.wrote = true
 			}
 		}
 		return
 	}
 	res.managed++
-	if v := s.verdicts.lookup(key, ns.UID, ns.ResourceVersion, b.Generation, time.Now()); v != nil && v.drift == nil {
+	if v := s.verdicts.lookup(key, ns.UID, ns.ResourceVersion, b.Generation, time.Now()); v != nil {
+		if v.drift != nil {
+			res.reportVerdict(v) // a write rejected moments ago: not sent again before it expires
+		}
 		return
 	}
 	drift := securityv1alpha1.Drift{Namespace: ns.Name, Kind: namespaceKind, Name: ns.Name}
@@ -97,12 +101,13 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	if res.podSecurityHeld && !comparePodSecurity(ns.Labels, owned, want).needsApply {
 		return
 	}
-	res.wrote = true
 	if err := r.Apply(ctx, desired.NamespaceLabels(ns.Name, want), client.FieldOwner(manager), client.ForceOwnership); err != nil {
 		r.writeFailed(s, key, ns.UID, ns.ResourceVersion, drift, err, res)
 		return
 	}
-	if isDrift && drift.Reason != "" {
+	res.wrote = true
+	// Labels held back are reported, not repaired: restoring the others is no correction.
+	if isDrift && drift.Reason != "" && !res.podSecurityHeld {
 		res.corrected = append(res.corrected, drift)
 		observeRepairLatency(drift.Kind, time.Since(s.started))
 	}
@@ -117,8 +122,11 @@ func (r *SecurityBaselineReconciler) checkRunningPods(ctx context.Context, s *sc
 ) map[string]string {
 	key := podSecurityCheckKey{baseline: s.b.Name, namespace: ns.UID}
 	level := want[enforceLabel] + ":" + want[enforceVersionLabel]
+	// A recent outcome is reused only where it writes no enforce label: violations found (held
+	// back, or Audit). Before setting enforce, the pods are always checked again.
 	check, cached := r.podSecurityChecks.Load(key)
-	if !cached || !check.(podSecurityCheck).validFor(ns, level, time.Now()) {
+	if !cached || !check.(podSecurityCheck).validFor(ns, level, time.Now()) ||
+		check.(podSecurityCheck).pods == 0 && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
 		violations, pods, err := r.dryRunPodSecurity(ctx, ns, want, desired.FieldManager(s.b.Name))
 		if err != nil {
 			res.errs = append(res.errs, fmt.Errorf("dry-running the Pod Security labels of namespace %s: %w", ns.Name, err))

@@ -20,6 +20,7 @@ import (
 	"context"
 	"maps"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,11 +156,17 @@ func parseViolations(warnings []string) (groups []podViolation, pods int) {
 		}
 		others, _ := strconv.Atoi(m[2])
 		pods += 1 + others
-		if len(groups) < maxViolationResults {
-			groups = append(groups, podViolation{pod: m[1], pods: 1 + others, message: m[3]})
-		}
+		groups = append(groups, podViolation{pod: m[1], pods: 1 + others, message: m[3]})
 	}
-	return groups, pods
+	// The same pods give the same groups in the same order, so an unchanged finding never
+	// rewrites a report.
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].pod != groups[j].pod {
+			return groups[i].pod < groups[j].pod
+		}
+		return groups[i].message < groups[j].message
+	})
+	return groups[:min(len(groups), maxViolationResults)], pods
 }
 
 // The Pod Security enforce labels of a Namespace.

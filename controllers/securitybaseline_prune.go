@@ -51,19 +51,25 @@ func (r *SecurityBaselineReconciler) prune(ctx context.Context, s *scope, settle
 			if !ownedBy(o.obj, s.b.UID) || targeted.Has(namespace) && declared.Has(desired.Key{Kind: o.kind, Name: key.Name}) {
 				continue
 			}
-			changed++
+			if o.obj.GetDeletionTimestamp() != nil {
+				continue // deleted already, waiting for another controller's finalizer
+			}
 			if err := r.deleteIfOwned(ctx, o.obj, key); err != nil {
 				errs = append(errs, err)
+				continue
 			}
+			changed++
 		}
 	}
 	for _, ns := range s.others {
-		if hasFieldManager(ns, desired.FieldManager(s.b.Name)) {
-			changed++
+		if !hasFieldManager(ns, desired.FieldManager(s.b.Name)) {
+			continue
 		}
 		if err := r.releasePodSecurityLabels(ctx, s.b, ns); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		changed++
 	}
 	return changed, errs
 }

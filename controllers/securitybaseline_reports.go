@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
@@ -40,18 +41,15 @@ const reportKindNone = "None"
 // a lookup of a kind the cluster does not serve costs a discovery request. (A variable for tests.)
 var recheckReportKindsAfter = 30 * time.Second
 
-// reportKind returns the compliance report kind the cluster serves, OpenReports first, and
-// starts watching it (its objects' changes reach the baseline like those of managed objects).
-// A kind not watched yet is looked up at most every recheckReportKindsAfter.
+// reportKind returns the compliance report kind the cluster serves, OpenReports first. Every
+// report kind the cluster serves is watched (its objects' changes reach the baseline like those
+// of managed objects, and reports of a kind no longer preferred are found and deleted); a kind
+// not watched yet is looked up at most every recheckReportKindsAfter.
 func (r *SecurityBaselineReconciler) reportKind(ctx context.Context) (schema.GroupVersionKind, bool) {
 	checked, ok := r.reportsMissingSince.Load().(time.Time)
 	recheck := !ok || time.Since(checked) >= recheckReportKindsAfter
 	missed := false
-	defer func() {
-		if missed {
-			r.reportsMissingSince.Store(time.Now())
-		}
-	}()
+	var found []schema.GroupVersionKind
 	for _, gvk := range desired.ReportKinds {
 		if _, watched := r.watched.Load(gvk); !watched {
 			if !recheck {
@@ -63,13 +61,56 @@ func (r *SecurityBaselineReconciler) reportKind(ctx context.Context) (schema.Gro
 			}
 		}
 		if _, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
-			return gvk, true
+			found = append(found, gvk)
 		}
 	}
-	if missed && r.reportsNoneLogged.CompareAndSwap(false, true) {
-		ctrl.LoggerFrom(ctx).Info("no compliance report CRD is installed (openreports.io Report, wgpolicyk8s.io PolicyReport): no per-namespace reports are written")
+	if missed {
+		r.reportsMissingSince.Store(time.Now())
 	}
-	return schema.GroupVersionKind{}, false
+	if len(found) == 0 {
+		if missed && r.reportsNoneLogged.CompareAndSwap(false, true) {
+			ctrl.LoggerFrom(ctx).Info("no compliance report CRD is installed (openreports.io Report, wgpolicyk8s.io PolicyReport): no per-namespace reports are written")
+		}
+		return schema.GroupVersionKind{}, false
+	}
+	return found[0], true
+}
+
+// watchForReportCRDs looks, every recheckReportKindsAfter, whether the preferred report CRD
+// has been installed, and then has every baseline reconciled (nothing else would tell them):
+// one discovery lookup per interval for the whole operator, none once OpenReports is watched.
+func (r *SecurityBaselineReconciler) watchForReportCRDs(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(recheckReportKindsAfter):
+		}
+		preferred := desired.ReportKinds[0]
+		if _, watched := r.watched.Load(preferred); watched {
+			continue
+		}
+		before := len(r.watchedReportKinds())
+		r.reportKind(ctx)
+		if len(r.watchedReportKinds()) > before {
+			select {
+			case r.reportCRDInstalled <- event.GenericEvent{Object: &securityv1alpha1.SecurityBaseline{}}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// watchedReportKinds lists the report kinds being watched.
+func (r *SecurityBaselineReconciler) watchedReportKinds() []schema.GroupVersionKind {
+	var kinds []schema.GroupVersionKind
+	for _, gvk := range desired.ReportKinds {
+		if _, ok := r.watched.Load(gvk); ok {
+			kinds = append(kinds, gvk)
+		}
+	}
+	return kinds
 }
 
 // reconcileReports keeps one compliance report of the baseline in each target namespace,
@@ -98,11 +139,13 @@ func (r *SecurityBaselineReconciler) reconcileReports(ctx context.Context, s *sc
 	}
 	var errs []error
 	targeted := map[string]bool{}
+	for _, ns := range s.targets {
+		targeted[ns.Name] = true
+	}
 	for _, res := range results {
 		if res == nil {
-			continue
+			continue // not converged in this pass (cancelled): its report stays as it is
 		}
-		targeted[res.namespace] = true
 		if have := ours[res.namespace]; have != nil {
 			carryViolations(s, res, have)
 		}
@@ -120,6 +163,9 @@ func (r *SecurityBaselineReconciler) reconcileReports(ctx context.Context, s *sc
 				err = nil // someone else's report (not in the cache): left alone
 			}
 		default:
+			// Locked on the report compared: a report the cache has not caught up with, or one a
+			// user put in its place meanwhile, is not overwritten.
+			want.SetResourceVersion(have.GetResourceVersion())
 			err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(want), client.FieldOwner(desired.FieldManager(s.b.Name)), client.ForceOwnership)
 		}
 		if err != nil {

@@ -52,15 +52,17 @@ type observation struct {
 	errs []error
 	// inventory is the next status.inventory; nil keeps the current one.
 	inventory []string
-	// reportKind is the compliance report kind written (status.reportKind).
-	reportKind string
+	// reportKind is the compliance report kind written (status.reportKind); reportsFailed says
+	// a report could not be written (tried again after a while).
+	reportKind    string
+	reportsFailed bool
 	// violatingPods counts the running pods that violate the enforce level; violations holds
 	// the namespaces whose check found some in this pass (one Warning event each), held how
 	// many namespaces hold the enforce level back for them.
 	violatingPods int
 	violations    []namespaceViolations
 	held          int
-	// written counts the namespaces this pass wrote in, and the objects it pruned: a rollout
+	// written counts the namespaces this pass wrote in and those it pruned in: a rollout
 	// or repair the operator has not yet seen come back through its watches (Reconciling).
 	written int
 }
@@ -129,8 +131,7 @@ func (o *observation) result() (ctrl.Result, error) {
 		// again after a while.
 		pick(rejectedRetryAfter)
 	}
-	if o.reportKind == reportKindNone {
-		// A report CRD may be installed at any time; nothing watches for it.
+	if o.reportsFailed {
 		pick(recheckReportKindsAfter)
 	}
 	if o.written > 0 {
@@ -305,7 +306,7 @@ func progressMessage(obs *observation) string {
 	case len(obs.errs) > 0:
 		return fmt.Sprintf("%d writes failed and are retried", len(obs.errs))
 	case obs.written > 0:
-		return fmt.Sprintf("rolling out: wrote to %d namespaces, confirming", obs.written)
+		return fmt.Sprintf("rolling out: %d namespaces changed, confirming", obs.written)
 	}
 	return ""
 }

@@ -79,6 +79,8 @@ var _ = BeforeSuite(func() {
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 	installAdmissionPolicy() // who may write a SecurityBaseline, applied as the operator applies it
 
+	// A report CRD installed by a spec is noticed within a second, not 30.
+	recheckReportKindsAfter = time.Second
 	stopManager = startManager()
 })
 

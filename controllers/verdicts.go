@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
@@ -74,8 +75,14 @@ func (r *SecurityBaselineReconciler) verdictsFor(b *securityv1alpha1.SecurityBas
 func (r *SecurityBaselineReconciler) forget(name string) {
 	r.verdicts.Delete(name)
 	r.statusWrites.Delete(name)
+	r.forgetPodSecurityChecks(name, nil)
+}
+
+// forgetPodSecurityChecks drops a baseline's Pod Security checks of namespaces it no longer
+// targets (all of them for nil).
+func (r *SecurityBaselineReconciler) forgetPodSecurityChecks(baseline string, keep sets.Set[types.UID]) {
 	r.podSecurityChecks.Range(func(key, _ any) bool {
-		if key.(podSecurityCheckKey).baseline == name {
+		if k := key.(podSecurityCheckKey); k.baseline == baseline && !keep.Has(k.namespace) {
 			r.podSecurityChecks.Delete(key)
 		}
 		return true

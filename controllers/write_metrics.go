@@ -54,8 +54,13 @@ func (c countingClient) Patch(ctx context.Context, obj client.Object, patch clie
 func (c countingClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
 	err := c.Client.Apply(ctx, obj, opts...)
 	kind := "unknown"
-	if k, ok := obj.(interface{ GetKind() *string }); ok && k.GetKind() != nil {
-		kind = *k.GetKind()
+	switch k := obj.(type) {
+	case interface{ GetKind() *string }:
+		if k.GetKind() != nil {
+			kind = *k.GetKind()
+		}
+	case interface{ GetKind() string }:
+		kind = k.GetKind()
 	}
 	countWrite("apply", kind, err)
 	return err
