@@ -155,6 +155,7 @@ var _ = Describe("per-namespace compliance reports", Ordered, func() {
 	})
 
 	It("fails the drift of an Audit baseline in its report", func() {
+		installReportCRD("openreports.io_reports.yaml") // installed already, unless this spec runs alone
 		sel := uniqueName("sel")
 		ns := newNamespace(sel)
 		name := uniqueName("auditreport")
@@ -173,6 +174,8 @@ var _ = Describe("per-namespace compliance reports", Ordered, func() {
 	})
 
 	Context("Pod Security dry run before enforcing", func() {
+		BeforeEach(func() { installReportCRD("openreports.io_reports.yaml") })
+
 		// runningPod creates a pod that violates the restricted level (no securityContext).
 		runningPod := func(namespace string) *corev1.Pod {
 			GinkgoHelper()
