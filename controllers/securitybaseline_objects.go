@@ -57,8 +57,11 @@ type namespaceResult struct {
 	// the running pods that violate it (groups, capped), violatingPods counts them all, and
 	// podSecurityHeld says the enforce level was held back (onViolation: Hold).
 	checkedPods, dryRan, podSecurityHeld bool
-	violations                           []podViolation
-	violatingPods                        int
+	// rolledOut: this pass wrote in the namespace for another reason than repairing drift (a
+	// creation, a spec change, a prune): the rollout is confirmed by the next pass.
+	rolledOut     bool
+	violations    []podViolation
+	violatingPods int
 }
 
 func (res *namespaceResult) report(d securityv1alpha1.Drift) {

@@ -54,7 +54,7 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 			if err := r.releasePodSecurityLabels(ctx, b, ns); err != nil {
 				res.errs = append(res.errs, err)
 			} else {
-				res.wrote = true
+				res.wrote, res.rolledOut = true, true
 			}
 		}
 		return
@@ -110,6 +110,8 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 	if isDrift && drift.Reason != "" && !res.podSecurityHeld {
 		res.corrected = append(res.corrected, drift)
 		observeRepairLatency(drift.Kind, time.Since(s.started))
+	} else {
+		res.rolledOut = true
 	}
 }
 

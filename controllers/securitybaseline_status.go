@@ -62,8 +62,10 @@ type observation struct {
 	violatingPods int
 	violations    []namespaceViolations
 	held          int
-	// written counts the namespaces this pass wrote in and those it pruned in: a rollout
-	// or repair the operator has not yet seen come back through its watches (Reconciling).
+	// written counts the namespaces this pass rolled the spec out to (drift repairs aside) and
+	// the objects and namespaces it pruned: a rollout the operator has not yet seen come back
+	// through its watches (Reconciling). A drift repair is done within its pass: it sets no
+	// Reconciling, so repairs cost no extra status write.
 	written int
 }
 
@@ -100,7 +102,7 @@ func (o *observation) add(res *namespaceResult) {
 	o.errs = append(o.errs, res.errs...)
 	o.rejected += res.rejected
 	o.invalid += res.invalid
-	if res.wrote {
+	if res.rolledOut {
 		o.written++
 	}
 }

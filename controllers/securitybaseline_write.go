@@ -111,6 +111,8 @@ func (r *SecurityBaselineReconciler) write(ctx context.Context, s *scope, o desi
 	if isDrift {
 		res.corrected = append(res.corrected, drift)
 		observeRepairLatency(drift.Kind, time.Since(s.started))
+	} else {
+		res.rolledOut = true
 	}
 }
 
@@ -195,5 +197,6 @@ func (r *SecurityBaselineReconciler) deleteOwned(ctx context.Context, live clien
 		res.errs = append(res.errs, err)
 		return false
 	}
+	res.rolledOut = true
 	return true
 }
