@@ -30,7 +30,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -94,8 +93,6 @@ type SecurityBaselineReconciler struct {
 	watchMu sync.Mutex
 	// verdicts holds, per baseline name, the *verdictSet of provable no-ops (see verdict).
 	verdicts sync.Map
-	// podSecurityChecks holds recent Pod Security dry-run outcomes (see podSecurityCheck).
-	podSecurityChecks sync.Map
 	// statusWrites holds, per baseline name, the resourceVersion of the last status write, to
 	// tell a cache that lags behind it (see statusMayBeStale).
 	statusWrites sync.Map
@@ -210,16 +207,11 @@ func (r *SecurityBaselineReconciler) reconcileNormal(ctx context.Context, b *sec
 	for _, err := range errs {
 		ctrl.LoggerFrom(ctx).Error(err, "writing a compliance report")
 	}
-	targeted := sets.New[types.UID]()
 	for _, res := range results {
 		if res != nil {
 			obs.addPodSecurity(res)
 		}
 	}
-	for _, ns := range s.targets {
-		targeted.Insert(ns.UID)
-	}
-	r.forgetPodSecurityChecks(b.Name, targeted)
 	obs.inventory = nextInventory(s, results, obs)
 	s.verdicts.rotate()
 	return obs, nil

@@ -25,8 +25,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -122,25 +120,24 @@ func (r *SecurityBaselineReconciler) convergePodSecurity(ctx context.Context, s 
 func (r *SecurityBaselineReconciler) checkRunningPods(ctx context.Context, s *scope, ns *corev1.Namespace,
 	want, owned map[string]string, res *namespaceResult,
 ) map[string]string {
-	key := podSecurityCheckKey{baseline: s.b.Name, namespace: ns.UID}
-	level := want[enforceLabel] + ":" + want[enforceVersionLabel]
-	// A recent outcome is reused only where it writes no enforce label: violations found (held
-	// back, or Audit). Before setting enforce, the pods are always checked again.
-	check, cached := r.podSecurityChecks.Load(key)
-	if !cached || !check.(podSecurityCheck).validFor(ns, level, time.Now()) ||
-		check.(podSecurityCheck).pods == 0 && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
+	// A recent outcome (same namespace resourceVersion, same generation) is reused only where it
+	// writes no enforce label: violations found (held back, or Audit). Before setting enforce,
+	// the pods are always checked again.
+	key := desired.Key{Kind: podSecurityCheckKind, Namespace: ns.Name}
+	v := s.verdicts.lookup(key, ns.UID, ns.ResourceVersion, s.b.Generation, time.Now())
+	if v == nil || v.podSecurity == nil || v.podSecurity.pods == 0 && s.b.Spec.Mode != securityv1alpha1.ModeAudit {
 		violations, pods, err := r.dryRunPodSecurity(ctx, ns, want, desired.FieldManager(s.b.Name))
 		if err != nil {
 			res.errs = append(res.errs, fmt.Errorf("dry-running the Pod Security labels of namespace %s: %w", ns.Name, err))
 			res.compliant = false
 			return nil
 		}
-		check = podSecurityCheck{resourceVersion: ns.ResourceVersion, level: level, violations: violations, pods: pods,
-			expires: time.Now().Add(rejectedRetryAfter)}
-		r.podSecurityChecks.Store(key, check)
+		v = &verdict{uid: ns.UID, resourceVersion: ns.ResourceVersion, generation: s.b.Generation,
+			podSecurity: &podSecurityFinding{violations: violations, pods: pods}, expires: time.Now().Add(rejectedRetryAfter)}
+		s.verdicts.record(key, *v)
 		res.dryRan = true
 	}
-	c := check.(podSecurityCheck)
+	c := v.podSecurity
 	pods := c.pods
 	res.checkedPods, res.violations, res.violatingPods = true, c.violations, pods
 	if pods == 0 || s.b.Spec.Mode == securityv1alpha1.ModeAudit || s.b.Spec.PodSecurity.OnViolation != securityv1alpha1.PodSecurityViolationHold {
@@ -199,11 +196,10 @@ func comparePodSecurity(labels, owned, want map[string]string) podSecurityCompar
 // after both baselines gets the earlier one's level at once.
 func earlierPeerSetting(s *scope, ns *corev1.Namespace, want map[string]string) (label, peer string) {
 	for _, p := range s.peers {
-		if !createdBefore(p, s.b) || slices.Contains(p.Spec.ExcludeNamespaces, ns.Name) {
+		if !createdBefore(p, s.b) {
 			continue
 		}
-		selector, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
-		if err != nil || !selector.Matches(labels.Set(ns.Labels)) {
+		if selected, _, err := desired.Selects(p, ns.Name, ns.Labels, nil); err != nil || !selected {
 			continue
 		}
 		theirs := desired.PodSecurityLabels(p.Spec.PodSecurity)

@@ -24,10 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -46,24 +44,16 @@ type podViolation struct {
 	message string
 }
 
-// podSecurityCheckKey names the Pod Security check of a baseline in a namespace.
-type podSecurityCheckKey struct {
-	baseline  string
-	namespace types.UID
-}
+// podSecurityCheckKind keys a namespace's Pod Security check in the verdict set.
+const podSecurityCheckKind = "pod-security-check"
 
-// podSecurityCheck is the outcome of a Pod Security dry run. Like a verdict, it only spares a
-// request whose answer is known: it is valid for the same namespace (resourceVersion) and
-// enforce level, and for rejectedRetryAfter, since running pods are not watched.
-type podSecurityCheck struct {
-	resourceVersion, level string
-	violations             []podViolation
-	pods                   int
-	expires                time.Time
-}
-
-func (c podSecurityCheck) validFor(ns *corev1.Namespace, level string, now time.Time) bool {
-	return c.resourceVersion == ns.ResourceVersion && c.level == level && now.Before(c.expires)
+// podSecurityFinding is what a Pod Security dry run found: the violating pod groups (capped)
+// and the count of violating pods. As a verdict it is valid for the namespace's
+// resourceVersion and the baseline's generation, and for rejectedRetryAfter, since running
+// pods are not watched.
+type podSecurityFinding struct {
+	violations []podViolation
+	pods       int
 }
 
 // warningsKey is the context key of the warnings sink of one request.

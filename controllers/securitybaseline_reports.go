@@ -146,16 +146,23 @@ func (r *SecurityBaselineReconciler) reconcileReports(ctx context.Context, s *sc
 		if res == nil {
 			continue // not converged in this pass (cancelled): its report stays as it is
 		}
-		if have := ours[res.namespace]; have != nil {
+		have := ours[res.namespace]
+		key := desired.Key{Kind: gvk.Kind, Namespace: res.namespace, Name: name}
+		if have != nil {
 			carryViolations(s, res, have)
+		}
+		// A settled namespace (nothing in it changed) whose report matched at an earlier pass,
+		// and has not changed since, still matches: its report is not built again.
+		if have != nil && res.settled && s.verdicts.lookup(key, have.GetUID(), have.GetResourceVersion(), s.b.Generation, time.Now()) != nil {
+			continue
 		}
 		want, err := desired.Report(gvk, s.b, res.namespace, reportResults(s, res))
 		if err != nil {
 			return gvk.Kind, []error{err}
 		}
-		have := ours[res.namespace]
 		switch {
 		case have != nil && have.GetAnnotations()[desired.SpecHashAnnotation] == want.GetAnnotations()[desired.SpecHashAnnotation]:
+			s.verdicts.record(key, verdict{uid: have.GetUID(), resourceVersion: have.GetResourceVersion(), generation: s.b.Generation})
 		case have == nil && theirs[res.namespace]:
 		case have == nil:
 			err = r.Create(ctx, want, client.FieldOwner(desired.FieldManager(s.b.Name)))
@@ -257,7 +264,8 @@ func carryViolations(s *scope, res *namespaceResult, report client.Object) {
 	if res.checkedPods || !ok || s.podSecurity[enforceLabel] == "" {
 		return
 	}
-	items, _, _ := unstructured.NestedSlice(u.Object, "results")
+	// Read in place: the report is the cache's copy, read only.
+	items, _ := u.Object["results"].([]any)
 	for _, item := range items {
 		m, _ := item.(map[string]any)
 		reason, _, _ := unstructured.NestedString(m, "properties", "reason")
@@ -268,10 +276,11 @@ func carryViolations(s *scope, res *namespaceResult, report client.Object) {
 		message, _, _ := unstructured.NestedString(m, "message")
 		count, _, _ := unstructured.NestedString(m, "properties", "pods")
 		pods, _ := strconv.Atoi(count)
-		resources, _, _ := unstructured.NestedSlice(m, "resources")
 		var pod string
-		if len(resources) == 1 {
-			pod, _, _ = unstructured.NestedString(resources[0].(map[string]any), "name")
+		if resources, _ := m["resources"].([]any); len(resources) == 1 {
+			if ref, ok := resources[0].(map[string]any); ok {
+				pod, _ = ref["name"].(string)
+			}
 		}
 		res.violations = append(res.violations, podViolation{pod: pod, pods: max(pods, 1), message: message})
 		res.violatingPods += max(pods, 1)

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -28,7 +29,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -163,11 +163,10 @@ func (r *SecurityBaselineReconciler) newScope(ctx context.Context, b *securityv1
 // readTargets sorts the namespaces into targets and others; terminating ones are neither (a
 // terminating namespace takes its objects with it, and writing there only fails).
 func (r *SecurityBaselineReconciler) readTargets(ctx context.Context, s *scope) error {
-	selector, err := metav1.LabelSelectorAsSelector(&s.b.Spec.NamespaceSelector)
+	selection, err := desired.NewSelection(s.b, r.ProtectedNamespaces.Has)
 	if err != nil {
-		return invalidSpecError{field: "spec.namespaceSelector", err: err}
+		return invalidSpecError{field: "spec.namespaceSelector", err: errors.Unwrap(err)}
 	}
-	excluded := sets.New(s.b.Spec.ExcludeNamespaces...)
 	namespaces, err := r.listNamespaces(ctx)
 	if err != nil {
 		return err
@@ -176,7 +175,7 @@ func (r *SecurityBaselineReconciler) readTargets(ctx context.Context, s *scope) 
 	for _, ns := range namespaces {
 		switch {
 		case ns.DeletionTimestamp != nil:
-		case r.ProtectedNamespaces.Has(ns.Name) || excluded.Has(ns.Name) || !selector.Matches(labels.Set(ns.Labels)):
+		case !selection.Selects(ns.Name, ns.Labels):
 			s.others = append(s.others, ns)
 		default:
 			s.targets = append(s.targets, ns)

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/sets"
 
 	securityv1alpha1 "github.com/securitybaseline/securitybaseline-operator/api/v1alpha1"
 	"github.com/securitybaseline/securitybaseline-operator/internal/desired"
@@ -44,8 +43,10 @@ type verdict struct {
 	// drift is nil when the object is as declared; else what is reported while it stays so
 	// (Audit drift, or a write the server rejected).
 	drift *securityv1alpha1.Drift
-	// expires, when set, ends a rejected write's verdict.
+	// expires, when set, ends a rejected write's verdict (or a Pod Security check's).
 	expires time.Time
+	// podSecurity is what a Pod Security dry run of the namespace found (podSecurityCheckKind).
+	podSecurity *podSecurityFinding
 }
 
 // verdictSet holds the verdicts of one baseline. A pass reads the previous pass's verdicts
@@ -75,18 +76,6 @@ func (r *SecurityBaselineReconciler) verdictsFor(b *securityv1alpha1.SecurityBas
 func (r *SecurityBaselineReconciler) forget(name string) {
 	r.verdicts.Delete(name)
 	r.statusWrites.Delete(name)
-	r.forgetPodSecurityChecks(name, nil)
-}
-
-// forgetPodSecurityChecks drops a baseline's Pod Security checks of namespaces it no longer
-// targets (all of them for nil).
-func (r *SecurityBaselineReconciler) forgetPodSecurityChecks(baseline string, keep sets.Set[types.UID]) {
-	r.podSecurityChecks.Range(func(key, _ any) bool {
-		if k := key.(podSecurityCheckKey); k.baseline == baseline && !keep.Has(k.namespace) {
-			r.podSecurityChecks.Delete(key)
-		}
-		return true
-	})
 }
 
 // lookup returns the verdict still valid for the object (nil obj: absent) at generation.
